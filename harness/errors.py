@@ -1,0 +1,40 @@
+"""Errors that carry the place at fault, so a user can fix their input without reading a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class HarnessError(Exception):
+    """Any failure the CLI reports as a one-line message and a non-zero exit."""
+
+
+class InputError(HarnessError):
+    """Bad user input: a data file, a card or a suite, optionally pinned to a line or a key."""
+
+    def __init__(
+        self,
+        message: str,
+        path: str | Path | None = None,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        self.line = line
+        self.key = key
+        self.reason = message
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = str(self.path)
+            if self.line is not None:
+                where += f":{self.line}"
+        if self.key is not None:
+            where = f"{where} [{self.key}]" if where else f"[{self.key}]"
+        return f"{where}: {self.reason}" if where else self.reason
+
+
+class SourceUnavailableError(HarnessError):
+    """A dataset or model source cannot be reached; the message says how to work offline."""
