@@ -1,0 +1,114 @@
+"""The unit every stage after loading works on: one corpus, its queries and their judgements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Qrels = dict[str, dict[str, int]]
+"""Judgements: query id -> document id -> graded relevance (0 = judged non-relevant)."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    ids: list[str]
+    titles: list[str]
+    texts: list[str]
+    language: str
+
+    def __post_init__(self) -> None:
+        if not (len(self.ids) == len(self.titles) == len(self.texts)):
+            raise ValueError("corpus ids, titles and texts must have the same length")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def joined_texts(self, separator: str = " ") -> list[str]:
+        """Title and body as one passage, the way BEIR and MTEB feed documents to encoders."""
+        return [
+            f"{title}{separator}{text}".strip() if title else text.strip()
+            for title, text in zip(self.titles, self.texts, strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class Queries:
+    ids: list[str]
+    texts: list[str]
+    language: str
+
+    def __post_init__(self) -> None:
+        if len(self.ids) != len(self.texts):
+            raise ValueError("query ids and texts must have the same length")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class LanguagePair:
+    """Query language and document language; equal for monolingual retrieval."""
+
+    query: str
+    document: str
+
+    @property
+    def label(self) -> str:
+        return self.query if self.query == self.document else f"{self.query}-{self.document}"
+
+    @property
+    def is_cross_lingual(self) -> bool:
+        return self.query != self.document
+
+    @classmethod
+    def parse(cls, label: str) -> LanguagePair:
+        """`en` is monolingual English; `de-en` is German queries against English documents."""
+        parts = label.strip().split("-")
+        if len(parts) == 1:
+            return cls(parts[0], parts[0])
+        if len(parts) == 2 and all(parts):
+            return cls(parts[0], parts[1])
+        raise ValueError(f"not a language or a query-document language pair: {label!r}")
+
+
+@dataclass(frozen=True)
+class DatasetIdentity:
+    """What was read, exactly: recorded with every result so numbers can be traced to data."""
+
+    source: str
+    location: str
+    checksum: str
+    num_documents: int
+    num_queries: int
+    num_judgements: int
+    version: str | None = None
+    sampled: bool = False
+    sampling: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "location": self.location,
+            "version": self.version,
+            "checksum": self.checksum,
+            "num_documents": self.num_documents,
+            "num_queries": self.num_queries,
+            "num_judgements": self.num_judgements,
+            "sampled": self.sampled,
+            "sampling": dict(self.sampling) if self.sampling else None,
+        }
+
+
+@dataclass(frozen=True)
+class RetrievalTask:
+    """One evaluation unit: a dataset in one language (or language pair) and split."""
+
+    dataset: str
+    split: str
+    languages: LanguagePair
+    corpus: Corpus
+    queries: Queries
+    qrels: Qrels
+    identity: DatasetIdentity
+    metadata: Mapping[str, Any] = field(default_factory=dict)

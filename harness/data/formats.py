@@ -1,0 +1,237 @@
+"""Readers for the native file formats of IR collections, with errors that name the file and line.
+
+Formats: BEIR (jsonl corpus and queries, tsv qrels with a header), Anserini/Pyserini topics
+(`qid<TAB>text`, optionally gzipped), classic TREC topics (`<top>` blocks), TREC qrels
+(`qid iter docid rel`) and jsonl qrels (`query-id`, `corpus-id`, `score`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from harness.data.dataset import Corpus, Qrels, Queries
+from harness.errors import InputError
+
+ID_KEYS = ("_id", "id", "docid", "doc_id")
+TEXT_KEYS = ("text", "contents", "body")
+
+
+def open_text(path: Path) -> IO[str]:
+    """Open a text file, transparently decompressing `.gz`."""
+    if not path.is_file():
+        raise InputError("file not found", path=path)
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
+def sha256_of_files(paths: Iterable[Path]) -> str:
+    """One checksum over the exact bytes read, in order, so any change to the inputs shows."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Non-blank lines with their 1-based line numbers; a decoding error names its line."""
+    with open_text(path) as handle:
+        line_number = 0
+        try:
+            for line_number, line in enumerate(handle, start=1):
+                if line.strip():
+                    yield line_number, line.rstrip("\r\n")
+        except UnicodeDecodeError as error:
+            raise InputError(f"not valid UTF-8 ({error.reason})", path=path, line=line_number + 1) from error
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    for line_number, line in iter_lines(path):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(f"malformed JSON: {error.msg}", path=path, line=line_number) from error
+        if not isinstance(record, dict):
+            raise InputError("expected a JSON object on each line", path=path, line=line_number)
+        yield line_number, record
+
+
+def _first_present(record: dict[str, Any], keys: tuple[str, ...]) -> tuple[str, Any] | None:
+    for key in keys:
+        if key in record and record[key] is not None:
+            return key, record[key]
+    return None
+
+
+def read_corpus_jsonl(path: Path, language: str) -> Corpus:
+    """BEIR (`_id`, `title`, `text`), Pyserini (`id`, `contents`) and MIRACL (`docid`) corpora."""
+    ids: list[str] = []
+    titles: list[str] = []
+    texts: list[str] = []
+    first_seen: dict[str, int] = {}
+    for line_number, record in iter_jsonl(path):
+        found_id = _first_present(record, ID_KEYS)
+        if found_id is None:
+            raise InputError(f"document has no id (expected one of {', '.join(ID_KEYS)})", path, line_number)
+        doc_id = str(found_id[1])
+        found_text = _first_present(record, TEXT_KEYS)
+        if found_text is None:
+            raise InputError(
+                f"document {doc_id!r} has no text (expected one of {', '.join(TEXT_KEYS)})", path, line_number
+            )
+        if doc_id in first_seen:
+            raise InputError(
+                f"duplicate document id {doc_id!r} (first at line {first_seen[doc_id]})", path, line_number
+            )
+        first_seen[doc_id] = line_number
+        ids.append(doc_id)
+        titles.append(str(record.get("title") or ""))
+        texts.append(str(found_text[1]))
+    if not ids:
+        raise InputError("corpus is empty", path=path)
+    return Corpus(ids=ids, titles=titles, texts=texts, language=language)
+
+
+def _check_query(query_id: str, text: str, seen: dict[str, int], path: Path, line_number: int) -> None:
+    if not text.strip():
+        raise InputError(f"query {query_id!r} is empty", path, line_number)
+    if query_id in seen:
+        raise InputError(f"duplicate query id {query_id!r} (first at line {seen[query_id]})", path, line_number)
+    seen[query_id] = line_number
+
+
+def read_queries_jsonl(path: Path, language: str) -> Queries:
+    ids: list[str] = []
+    texts: list[str] = []
+    seen: dict[str, int] = {}
+    for line_number, record in iter_jsonl(path):
+        found_id = _first_present(record, ("_id", "id", "query_id", "qid"))
+        if found_id is None:
+            raise InputError("query has no id (expected `_id` or `id`)", path, line_number)
+        query_id = str(found_id[1])
+        found_text = _first_present(record, ("text", "query", "title"))
+        text = str(found_text[1]) if found_text else ""
+        _check_query(query_id, text, seen, path, line_number)
+        ids.append(query_id)
+        texts.append(text)
+    return Queries(ids=ids, texts=texts, language=language)
+
+
+_TOP_BLOCK = re.compile(r"<top>(.*?)</top>", re.DOTALL | re.IGNORECASE)
+_NUM = re.compile(r"<num>\s*(?:Number:)?\s*(\S+)", re.IGNORECASE)
+_TITLE = re.compile(r"<title>\s*(?:Topic:)?\s*(.*?)\s*(?=<|\Z)", re.DOTALL | re.IGNORECASE)
+
+
+def read_topics(path: Path, language: str) -> Queries:
+    """Anserini/Pyserini TSV topics (`qid<TAB>text`) or classic TREC `<top>` topics (title field)."""
+    with open_text(path) as handle:
+        head = handle.read(4096)
+    if "<top>" in head.lower():
+        return _read_trec_sgml_topics(path, language)
+    ids: list[str] = []
+    texts: list[str] = []
+    seen: dict[str, int] = {}
+    for line_number, line in iter_lines(path):
+        query_id, separator, text = line.partition("\t")
+        if not separator:
+            raise InputError("expected `query-id<TAB>text`", path, line_number)
+        _check_query(query_id.strip(), text, seen, path, line_number)
+        ids.append(query_id.strip())
+        texts.append(text.strip())
+    return Queries(ids=ids, texts=texts, language=language)
+
+
+def _read_trec_sgml_topics(path: Path, language: str) -> Queries:
+    with open_text(path) as handle:
+        content = handle.read()
+    ids: list[str] = []
+    texts: list[str] = []
+    seen: dict[str, int] = {}
+    for block in _TOP_BLOCK.finditer(content):
+        line_number = content.count("\n", 0, block.start()) + 1
+        number = _NUM.search(block.group(1))
+        title = _TITLE.search(block.group(1))
+        if number is None:
+            raise InputError("topic has no <num>", path, line_number)
+        text = " ".join(title.group(1).split()) if title else ""
+        _check_query(number.group(1), text, seen, path, line_number)
+        ids.append(number.group(1))
+        texts.append(text)
+    return Queries(ids=ids, texts=texts, language=language)
+
+
+def read_qrels(path: Path) -> tuple[Qrels, dict[tuple[str, str], int]]:
+    """Judgements from BEIR tsv, TREC qrels or jsonl, with the line of each for later checks."""
+    qrels: Qrels = {}
+    lines: dict[tuple[str, str], int] = {}
+
+    def add(query_id: str, doc_id: str, grade_text: Any, line_number: int) -> None:
+        try:
+            grade = int(grade_text)
+        except (TypeError, ValueError):
+            raise InputError(f"relevance grade {grade_text!r} is not an integer", path, line_number) from None
+        previous = qrels.setdefault(query_id, {}).get(doc_id)
+        if previous is not None and previous != grade:
+            raise InputError(
+                f"conflicting judgements for query {query_id!r} and document {doc_id!r} "
+                f"(line {lines[(query_id, doc_id)]} says {previous})",
+                path,
+                line_number,
+            )
+        qrels[query_id][doc_id] = grade
+        lines.setdefault((query_id, doc_id), line_number)
+
+    if path.name.endswith((".jsonl", ".jsonl.gz")):
+        for line_number, record in iter_jsonl(path):
+            try:
+                add(str(record["query-id"]), str(record["corpus-id"]), record.get("score", 1), line_number)
+            except KeyError as error:
+                raise InputError(f"judgement lacks {error.args[0]!r}", path, line_number) from None
+    else:
+        for line_number, line in iter_lines(path):
+            columns = line.split()
+            if len(columns) == 3:
+                if line_number == 1 and not columns[2].lstrip("-").isdigit():
+                    continue  # BEIR header: query-id corpus-id score
+                add(columns[0], columns[1], columns[2], line_number)
+            elif len(columns) == 4:
+                add(columns[0], columns[2], columns[3], line_number)
+            else:
+                raise InputError(
+                    f"expected 3 columns (BEIR) or 4 columns (TREC), found {len(columns)}", path, line_number
+                )
+    if not qrels:
+        raise InputError("no judgements found", path=path)
+    return qrels, lines
+
+
+def check_qrels(
+    qrels: Qrels,
+    lines: dict[tuple[str, str], int],
+    path: Path,
+    document_ids: Iterable[str],
+    query_ids: Iterable[str],
+) -> None:
+    """Every judgement must name a known query and a known document."""
+    documents = set(document_ids)
+    queries = set(query_ids)
+    for query_id, judged in qrels.items():
+        for doc_id in judged:
+            if query_id not in queries:
+                raise InputError(f"judgement names unknown query {query_id!r}", path, lines[(query_id, doc_id)])
+            if doc_id not in documents:
+                raise InputError(
+                    f"judgement names unknown document {doc_id!r} (query {query_id!r})",
+                    path,
+                    lines[(query_id, doc_id)],
+                )

@@ -1,0 +1,51 @@
+"""A collection on local disk in BEIR layout: `corpus.jsonl`, `queries.jsonl`, `qrels/<split>.tsv`."""
+
+from __future__ import annotations
+
+from harness.data.dataset import LanguagePair, RetrievalTask
+from harness.data.formats import read_corpus_jsonl, read_qrels, read_queries_jsonl, sha256_of_files
+from harness.data.sources.base import Source, SourceParams, assemble_task
+from harness.errors import InputError
+
+
+class BeirParams(SourceParams):
+    path: str = "."
+    corpus: str = "corpus.jsonl"
+    queries: str = "queries.jsonl"
+    qrels: str = "qrels/{split}.tsv"
+    version: str | None = None
+
+
+class BeirSource(Source):
+    kind = "beir"
+    Params = BeirParams
+    params: BeirParams
+
+    def load(self, dataset: str, languages: LanguagePair, split: str) -> RetrievalTask:
+        values = self.placeholders(dataset, languages, split)
+        root = self.resolve(self.params.path, values)
+        if not root.is_dir():
+            raise InputError("dataset folder not found", path=root)
+        corpus_path = root / self.params.corpus.format(**values)
+        queries_path = root / self.params.queries.format(**values)
+        qrels_path = root / self.params.qrels.format(**values)
+        corpus = read_corpus_jsonl(corpus_path, languages.document)
+        queries = read_queries_jsonl(queries_path, languages.query)
+        qrels, lines = read_qrels(qrels_path)
+        return assemble_task(
+            dataset=dataset,
+            split=split,
+            languages=languages,
+            corpus=corpus,
+            queries=queries,
+            qrels=qrels,
+            qrels_lines=lines,
+            qrels_path=qrels_path,
+            source="beir-local",
+            location=str(root.resolve()),
+            checksum=sha256_of_files([corpus_path, queries_path, qrels_path]),
+            version=self.params.version,
+        )
+
+
+SOURCE = BeirSource

@@ -1,0 +1,50 @@
+"""TREC-style files on local disk: a topics file, a qrels file and a jsonl corpus.
+
+Topics: Anserini TSV (`qid<TAB>text`, gz allowed) or classic `<top>` blocks. Qrels: TREC
+(`qid iter docid rel`). Corpus: jsonl with `_id`/`id`/`docid` and `text`/`contents`.
+"""
+
+from __future__ import annotations
+
+from harness.data.dataset import LanguagePair, RetrievalTask
+from harness.data.formats import read_corpus_jsonl, read_qrels, read_topics, sha256_of_files
+from harness.data.sources.base import Source, SourceParams, assemble_task
+
+
+class TrecParams(SourceParams):
+    corpus: str
+    topics: str
+    qrels: str
+    version: str | None = None
+
+
+class TrecSource(Source):
+    kind = "trec"
+    Params = TrecParams
+    params: TrecParams
+
+    def load(self, dataset: str, languages: LanguagePair, split: str) -> RetrievalTask:
+        values = self.placeholders(dataset, languages, split)
+        corpus_path = self.resolve(self.params.corpus, values)
+        topics_path = self.resolve(self.params.topics, values)
+        qrels_path = self.resolve(self.params.qrels, values)
+        corpus = read_corpus_jsonl(corpus_path, languages.document)
+        queries = read_topics(topics_path, languages.query)
+        qrels, lines = read_qrels(qrels_path)
+        return assemble_task(
+            dataset=dataset,
+            split=split,
+            languages=languages,
+            corpus=corpus,
+            queries=queries,
+            qrels=qrels,
+            qrels_lines=lines,
+            qrels_path=qrels_path,
+            source="trec-local",
+            location=str(topics_path.parent.resolve()),
+            checksum=sha256_of_files([corpus_path, topics_path, qrels_path]),
+            version=self.params.version,
+        )
+
+
+SOURCE = TrecSource

