@@ -1,0 +1,15 @@
+"""Evaluate: ranx under one fixed protocol that reproduces trec_eval exactly (see `protocol`)."""
+
+from harness.data.dataset import Qrels
+from harness.evaluate.metrics import SUPPORTED_METRICS, canonical_metric
+from harness.evaluate.protocol import PROTOCOL, Evaluation, RunScores, evaluate
+
+__all__ = [
+    "PROTOCOL",
+    "SUPPORTED_METRICS",
+    "Evaluation",
+    "Qrels",
+    "RunScores",
+    "canonical_metric",
+    "evaluate",
+]
