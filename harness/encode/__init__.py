@@ -1,0 +1,23 @@
+"""Encode: the contract between models and the rest of the pipeline."""
+
+from harness.encode.encoder import Encoder, EncodeSettings, Family, ProgressCallback, length_sorted_batches
+from harness.encode.representations import (
+    DenseRepresentation,
+    MultiVectorRepresentation,
+    Representation,
+    SparseRepresentation,
+    Vocabulary,
+)
+
+__all__ = [
+    "DenseRepresentation",
+    "EncodeSettings",
+    "Encoder",
+    "Family",
+    "MultiVectorRepresentation",
+    "ProgressCallback",
+    "Representation",
+    "SparseRepresentation",
+    "Vocabulary",
+    "length_sorted_batches",
+]

@@ -1,0 +1,76 @@
+"""The interface every index implements: build once from documents, search with queries."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from harness.encode import Family, ProgressCallback, Representation
+
+
+class IndexParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Top-k per query, best first: document row numbers (-1 pads short lists) and their scores."""
+
+    indices: np.ndarray  # (n_queries, k) int64
+    scores: np.ndarray  # (n_queries, k) float32
+
+    def __post_init__(self) -> None:
+        if self.indices.shape != self.scores.shape:
+            raise ValueError("indices and scores must have the same shape")
+
+
+class Index(ABC):
+    kind: ClassVar[str]
+    family: ClassVar[Family]
+    Params: ClassVar[type[IndexParams]] = IndexParams
+
+    def __init__(self, params: IndexParams, device: str = "cpu") -> None:
+        self.params = params
+        self.device = device
+
+    @classmethod
+    def from_params(cls, raw: Mapping[str, Any], device: str = "cpu") -> Index:
+        return cls(cls.Params.model_validate(dict(raw)), device=device)
+
+    @abstractmethod
+    def build(self, documents: Representation, progress: ProgressCallback | None = None) -> None:
+        """Index the documents; row i of `documents` is document number i in search results."""
+
+    @abstractmethod
+    def search(self, queries: Representation, k: int, progress: ProgressCallback | None = None) -> SearchResult:
+        """The k best documents for each query, by this index's score."""
+
+    @abstractmethod
+    def size_bytes(self) -> int:
+        """Memory the index needs to answer queries (its data structures, not the raw inputs)."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, **self.params.model_dump()}
+
+
+def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best k columns of each row of a dense score block, sorted best first."""
+    n_cols = scores.shape[1]
+    if k >= n_cols:
+        order = np.argsort(-scores, axis=1, kind="stable")
+    else:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        part_scores = np.take_along_axis(scores, part, axis=1)
+        order = np.take_along_axis(part, np.argsort(-part_scores, axis=1, kind="stable"), axis=1)
+    top_scores = np.take_along_axis(scores, order, axis=1).astype(np.float32, copy=False)
+    indices = order.astype(np.int64, copy=False)
+    width = min(k, n_cols)
+    if width < k:  # pad short corpora so every result has k columns
+        indices = np.pad(indices, ((0, 0), (0, k - width)), constant_values=-1)
+        top_scores = np.pad(top_scores, ((0, 0), (0, k - width)), constant_values=-np.inf)
+    return indices, top_scores
