@@ -1,0 +1,27 @@
+"""The `harness` command line: run models on suites, list what exists, render leaderboards."""
+
+from __future__ import annotations
+
+import typer
+
+from harness.cli import listing, report, run
+
+app = typer.Typer(
+    name="harness",
+    help=(
+        "Benchmark multilingual retrievers on effectiveness and cost.\n\n"
+        "Start with `harness run` (the bundled demo suite, offline), then `harness list suites` "
+        "and `harness list models` to see what else you can run."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+app.command("run")(run.run_command)
+app.command("report")(report.report_command)
+app.add_typer(listing.app, name="list")
+
+
+def main() -> None:
+    app()

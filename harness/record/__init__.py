@@ -1,0 +1,27 @@
+"""Record: measure each stage and write results with provenance."""
+
+from harness.record.energy import EnergyMeter, EnergyReading, EnergySettings
+from harness.record.result import (
+    Efficiency,
+    ModelInfo,
+    ResultRecord,
+    iter_result_files,
+    load_results,
+    read_result,
+    result_stem,
+    write_result,
+)
+
+__all__ = [
+    "Efficiency",
+    "EnergyMeter",
+    "EnergyReading",
+    "EnergySettings",
+    "ModelInfo",
+    "ResultRecord",
+    "iter_result_files",
+    "load_results",
+    "read_result",
+    "result_stem",
+    "write_result",
+]

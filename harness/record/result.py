@@ -1,0 +1,141 @@
+"""The result record: one JSON file per (suite, model, dataset, language, split), written atomically.
+
+Beside it, the run itself in TREC format (gzipped), ordered by the evaluation protocol's
+tie-break so that `trec_eval` on the file reproduces the recorded numbers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.errors import InputError
+from harness.record.energy import EnergyReading
+
+SCHEMA_VERSION = 1
+
+
+class ModelInfo(BaseModel):
+    name: str
+    adapter: str
+    family: str
+    card_path: str | None
+    card_sha256: str
+    card: dict[str, Any]
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class Efficiency(BaseModel):
+    """Stage timings in seconds; throughput per second; per-query latency in milliseconds."""
+
+    corpus_encode_s: float
+    query_encode_s: float
+    index_build_s: float
+    search_s: float
+    documents_per_s: float
+    queries_per_s: float
+    search_qps: float
+    end_to_end_qps: float
+    search_latency_ms: dict[str, float] = Field(default_factory=dict)
+    latency_sample_size: int = 0
+    index_size_bytes: int
+    peak_memory_bytes: int
+    baseline_memory_bytes: int
+    peak_gpu_memory_bytes: int | None = None
+
+
+class ResultRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    schema_version: int = SCHEMA_VERSION
+    created_at: str
+    suite: str
+    dataset: str
+    split: str
+    language: str
+    query_language: str
+    document_language: str
+    model: ModelInfo
+    index: dict[str, Any]
+    k: int
+    primary_metric: str
+    metrics: dict[str, float]
+    per_query: dict[str, dict[str, float]]
+    protocol: dict[str, Any]
+    dataset_identity: dict[str, Any]
+    efficiency: Efficiency
+    energy: EnergyReading | None
+    environment: dict[str, Any]
+    run_file: str
+
+    @property
+    def sampled(self) -> bool:
+        return bool(self.dataset_identity.get("sampled"))
+
+
+def _slug(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", value).strip("_") or "_"
+
+
+def result_stem(results_dir: Path, suite: str, model: str, dataset: str, language: str, split: str) -> Path:
+    return results_dir / _slug(suite) / _slug(model) / f"{_slug(dataset)}.{_slug(language)}.{_slug(split)}"
+
+
+def _atomic_write(path: Path, write: Any, binary: bool = False) -> None:
+    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_run_file(path: Path, lines: Iterable[str]) -> None:
+    def write(stream: Any) -> None:
+        with gzip.GzipFile(fileobj=stream, mode="wb", mtime=0) as compressed:
+            for line in lines:
+                compressed.write(line.encode("utf-8"))
+
+    _atomic_write(path, write, binary=True)
+
+
+def write_result(stem: Path, record: ResultRecord, run_lines: Iterable[str]) -> Path:
+    """The run file first, the JSON last: a result JSON on disk always has its run beside it."""
+    run_path = stem.with_name(stem.name + ".trec.gz")
+    write_run_file(run_path, run_lines)
+    record = record.model_copy(update={"run_file": run_path.name})
+    json_path = stem.with_name(stem.name + ".json")
+    _atomic_write(json_path, lambda s: s.write(record.model_dump_json(indent=1)))
+    return json_path
+
+
+def read_result(path: Path) -> ResultRecord:
+    try:
+        return ResultRecord.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except json.JSONDecodeError as error:
+        raise InputError(f"not a JSON result: {error.msg}", path=path, line=error.lineno) from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InputError(first["msg"], path=path, key=".".join(str(p) for p in first["loc"])) from None
+
+
+def iter_result_files(results_dir: Path) -> Iterator[Path]:
+    yield from sorted(p for p in results_dir.rglob("*.json") if not p.name.startswith("."))
+
+
+def load_results(results_dir: Path) -> list[ResultRecord]:
+    return [read_result(path) for path in iter_result_files(results_dir)]

@@ -1,0 +1,214 @@
+"""Orchestration: data -> encode -> index/search -> evaluate -> record, for each unit and model."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from harness.adapters import load_encoder
+from harness.cards import ModelCard
+from harness.data import RetrievalTask
+from harness.encode import Encoder, EncodeSettings, ProgressCallback, Representation
+from harness.errors import HarnessError, InputError, SourceUnavailableError
+from harness.evaluate import evaluate
+from harness.evaluate.protocol import trec_eval_ranking
+from harness.index import Index, SearchResult, make_index
+from harness.record import (
+    Efficiency,
+    EnergyMeter,
+    EnergySettings,
+    ModelInfo,
+    ResultRecord,
+    result_stem,
+    write_result,
+)
+from harness.record.measure import PeakMemory, percentiles_ms, stopwatch
+from harness.record.provenance import code_version, hardware, library_versions
+from harness.suite import Unit
+
+
+class Progress(Protocol):
+    def task(self, description: str, total: int) -> contextlib.AbstractContextManager[ProgressCallback]: ...
+
+
+class SilentProgress:
+    @contextlib.contextmanager
+    def task(self, description: str, total: int) -> Iterator[ProgressCallback]:
+        yield lambda advanced: None
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    results_dir: Path = Path("results")
+    k: int | None = None  # None: the suite's depth (1000 by default)
+    encode: EncodeSettings = field(default_factory=EncodeSettings)
+    energy: EnergySettings = field(default_factory=EnergySettings)
+    latency_sample: int = 200
+    index: dict[str, Any] | None = None  # overrides the card's `index:`
+
+
+def rank_run(task: RetrievalTask, result: SearchResult) -> dict[str, dict[str, float]]:
+    """Search results as {query id: {document id: score}}, padding dropped."""
+    run: dict[str, dict[str, float]] = {}
+    doc_ids = task.corpus.ids
+    for row, query_id in enumerate(task.queries.ids):
+        scores = result.scores[row]
+        indices = result.indices[row]
+        keep = indices >= 0
+        run[query_id] = {doc_ids[int(i)]: float(s) for i, s in zip(indices[keep], scores[keep], strict=True)}
+    return run
+
+
+def trec_lines(run: dict[str, dict[str, float]], run_name: str) -> Iterator[str]:
+    """TREC run lines in trec_eval's order (score descending, ties by document id descending)."""
+    for query_id, scored in run.items():
+        for rank, doc_id in enumerate(trec_eval_ranking(scored, query_id), start=1):
+            yield f"{query_id} Q0 {doc_id} {rank} {scored[doc_id]!r} {run_name}\n"
+
+
+def probe_latency(index: Index, queries: Representation, k: int, sample: int) -> list[float]:
+    """Per-query search latency, one query at a time, on a fixed sample (first query is a warm-up)."""
+    if sample <= 0 or len(queries) == 0:
+        return []
+    rows = np.random.default_rng(0).permutation(len(queries))[: min(sample, len(queries))]
+    index.search(queries.select(rows[:1]), k)
+    latencies = []
+    for row in rows:
+        single = queries.select(np.asarray([row]))
+        with stopwatch() as elapsed:
+            index.search(single, k)
+        latencies.append(elapsed.seconds)
+    return latencies
+
+
+def _rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("inf")
+
+
+def evaluate_unit(
+    encoder: Encoder,
+    card: ModelCard,
+    unit: Unit,
+    task: RetrievalTask,
+    settings: RunSettings,
+    k: int,
+    meter: EnergyMeter,
+    progress: Progress,
+) -> Path:
+    """Run one model on one loaded unit and write its result; returns the result JSON's path."""
+    label = f"{card.name} · {unit.dataset.name} · {task.languages.label}"
+    documents = task.corpus.joined_texts()
+    with meter.measure(label) as energy, PeakMemory() as memory:
+        with progress.task(f"encode documents  {label}", len(documents)) as advance, stopwatch() as t_documents:
+            document_vectors = encoder.encode_documents(documents, task.languages.document, advance)
+        index = make_index(encoder.family, settings.index or card.index, device=encoder.device)
+        with progress.task(f"build index       {label}", len(documents)) as advance, stopwatch() as t_build:
+            index.build(document_vectors, advance)
+        del document_vectors
+        with progress.task(f"encode queries    {label}", len(task.queries)) as advance, stopwatch() as t_queries:
+            query_vectors = encoder.encode_queries(task.queries.texts, task.languages.query, advance)
+        with progress.task(f"search            {label}", len(task.queries)) as advance, stopwatch() as t_search:
+            result = index.search(query_vectors, k, advance)
+        latencies = probe_latency(index, query_vectors, k, settings.latency_sample)
+
+    run = rank_run(task, result)
+    evaluation = evaluate(task.qrels, run, unit.metrics)
+    n_queries = len(task.queries)
+    efficiency = Efficiency(
+        corpus_encode_s=t_documents.seconds,
+        query_encode_s=t_queries.seconds,
+        index_build_s=t_build.seconds,
+        search_s=t_search.seconds,
+        documents_per_s=_rate(len(documents), t_documents.seconds),
+        queries_per_s=_rate(n_queries, t_queries.seconds),
+        search_qps=_rate(n_queries, t_search.seconds),
+        end_to_end_qps=_rate(n_queries, t_queries.seconds + t_search.seconds),
+        search_latency_ms=percentiles_ms(latencies),
+        latency_sample_size=len(latencies),
+        index_size_bytes=index.size_bytes(),
+        peak_memory_bytes=memory.peak_bytes,
+        baseline_memory_bytes=memory.baseline_bytes,
+        peak_gpu_memory_bytes=memory.peak_gpu_bytes,
+    )
+    record = ResultRecord(
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        suite=unit.suite,
+        dataset=unit.dataset.name,
+        split=unit.split,
+        language=task.languages.label,
+        query_language=task.languages.query,
+        document_language=task.languages.document,
+        model=ModelInfo(
+            name=card.name,
+            adapter=card.adapter,
+            family=encoder.family,
+            card_path=str(card.path) if card.path else None,
+            card_sha256=card.sha256,
+            card=card.model_dump(mode="json"),
+            details=encoder.describe(),
+        ),
+        index=index.describe(),
+        k=k,
+        primary_metric=unit.primary_metric,
+        metrics=evaluation.means,
+        per_query=evaluation.per_query,
+        protocol=evaluation.protocol,
+        dataset_identity=task.identity.to_dict(),
+        efficiency=efficiency,
+        energy=energy[0] if energy else None,
+        environment={**code_version(), "libraries": library_versions(), "hardware": hardware(encoder.device)},
+        run_file="",
+    )
+    stem = result_stem(settings.results_dir, unit.suite, card.name, unit.dataset.name, task.languages.label, unit.split)
+    return write_result(stem, record, trec_lines(run, card.name))
+
+
+def _is_missing_weights(error: HarnessError) -> bool:
+    return isinstance(error, SourceUnavailableError) or (
+        isinstance(error, InputError) and error.key == "parameters.python_package"
+    )
+
+
+def run_units(
+    units: Sequence[Unit],
+    cards: Sequence[ModelCard],
+    settings: RunSettings,
+    progress: Progress | None = None,
+    on_result: Callable[[Path], None] | None = None,
+    k: int = 1000,
+    on_unavailable: Callable[[ModelCard, HarnessError], None] | None = None,
+) -> list[Path]:
+    """Every model on every unit. Models load first, so a bad card fails before any work is done;
+    a bad dataset stops the run after the results already written, which stay on disk.
+
+    With `on_unavailable`, a model whose weights cannot be found is reported and skipped
+    instead of failing the run (used for a suite's default models).
+    """
+    progress = progress or SilentProgress()
+    code_version()  # before any tokenizer threads exist: it forks git
+    encoders: list[tuple[ModelCard, Encoder]] = []
+    for card in cards:
+        try:
+            encoders.append((card, load_encoder(card, settings.encode)))
+        except (SourceUnavailableError, InputError) as error:
+            if on_unavailable is None or not _is_missing_weights(error):
+                raise
+            on_unavailable(card, error)
+    if not encoders:
+        raise HarnessError("no model could be loaded")
+    written: list[Path] = []
+    with EnergyMeter(settings.energy) as meter:
+        for unit in units:
+            task = unit.load()
+            for card, encoder in encoders:
+                path = evaluate_unit(encoder, card, unit, task, settings, settings.k or k, meter, progress)
+                written.append(path)
+                if on_result:
+                    on_result(path)
+    return written

@@ -1,0 +1,226 @@
+"""Suites: a YAML file naming datasets, their sources, languages, split and official metrics.
+
+```yaml
+name: xquad
+split: validation
+metrics: [ndcg@10, recall@100]
+primary_metric: ndcg@10
+datasets:
+  - name: xquad
+    source: {kind: beir, path: "data/xquad/{language}"}
+    languages: [en, de, zh, {query: de, documents: en}]
+```
+Source paths are relative to the suite file. Placeholders: `{language}` (the label, `de` or
+`de-en`), `{query_language}`, `{document_language}`, `{split}`, `{dataset}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harness.data import LanguagePair, RetrievalTask
+from harness.data.sources import Source, make_source
+from harness.errors import InputError
+from harness.evaluate import canonical_metric
+from harness.languages import is_known_language
+from harness.resources import bundled_dir
+
+
+class PairSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str
+    documents: str
+
+
+class DatasetSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+    description: str = ""
+    source: dict[str, Any]
+    languages: list[str | PairSpec]
+    split: str | None = None
+    metrics: list[str] | None = None
+    primary_metric: str | None = None
+
+    def pairs(self) -> list[LanguagePair]:
+        return [
+            LanguagePair.parse(entry) if isinstance(entry, str) else LanguagePair(entry.query, entry.documents)
+            for entry in self.languages
+        ]
+
+
+class SuiteSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+    description: str = ""
+    split: str = "test"
+    metrics: list[str]
+    primary_metric: str
+    k: int = Field(default=1000, ge=1)
+    default_models: list[str] = Field(default_factory=list)
+    datasets: list[DatasetSpec] = Field(min_length=1)
+
+    @field_validator("metrics")
+    @classmethod
+    def _canonical_metrics(cls, metrics: list[str]) -> list[str]:
+        return [canonical_metric(metric) for metric in metrics]
+
+    @field_validator("primary_metric")
+    @classmethod
+    def _canonical_primary(cls, metric: str) -> str:
+        return canonical_metric(metric)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One (dataset, language pair, split) of a suite: what one result file records."""
+
+    suite: str
+    dataset: DatasetSpec
+    languages: LanguagePair
+    split: str
+    metrics: list[str]
+    primary_metric: str
+    source: Source
+
+    def load(self) -> RetrievalTask:
+        return self.source.load(self.dataset.name, self.languages, self.split)
+
+
+@dataclass(frozen=True)
+class Suite:
+    spec: SuiteSpec
+    path: Path | None
+    base_dir: Path
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def units(self, languages: Sequence[str] | None = None, datasets: Sequence[str] | None = None) -> list[Unit]:
+        """Every evaluation unit, optionally only these language labels and dataset names."""
+        known_datasets = {d.name for d in self.spec.datasets}
+        for name in datasets or ():
+            if name not in known_datasets:
+                raise InputError(
+                    f"suite {self.name!r} has no dataset {name!r}; it has {', '.join(sorted(known_datasets))}",
+                    key="--datasets",
+                )
+        units: list[Unit] = []
+        for dataset in self.spec.datasets:
+            if datasets and dataset.name not in datasets:
+                continue
+            source = make_source(dataset.source, self.base_dir, where=self.path)
+            metrics = [canonical_metric(m) for m in dataset.metrics] if dataset.metrics else self.spec.metrics
+            primary = canonical_metric(dataset.primary_metric) if dataset.primary_metric else self.spec.primary_metric
+            for pair in dataset.pairs():
+                if languages and pair.label not in languages and pair.query not in languages:
+                    continue
+                units.append(Unit(self.name, dataset, pair, dataset.split or self.spec.split, metrics, primary, source))
+        if languages and not units:
+            raise InputError(f"suite {self.name!r} has none of the languages {', '.join(languages)}", key="--languages")
+        return units
+
+
+def _validate_languages(spec: SuiteSpec, path: Path | None) -> None:
+    for d_index, dataset in enumerate(spec.datasets):
+        for l_index, entry in enumerate(dataset.languages):
+            key = f"datasets.{d_index}.languages.{l_index}"
+            try:
+                pair = (
+                    LanguagePair.parse(entry) if isinstance(entry, str) else LanguagePair(entry.query, entry.documents)
+                )
+            except ValueError as error:
+                raise InputError(str(error), path=path, key=key) from None
+            for code in (pair.query, pair.document):
+                if not is_known_language(code):
+                    raise InputError(f"unknown language code {code!r} (expected ISO 639)", path=path, key=key)
+
+
+def parse_suite(data: Any, path: Path | None, base_dir: Path) -> Suite:
+    if not isinstance(data, dict):
+        raise InputError("a suite must be a YAML mapping", path=path)
+    try:
+        spec = SuiteSpec.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InputError(first["msg"], path=path, key=".".join(str(p) for p in first["loc"])) from None
+    except ValueError as error:  # canonical_metric on an unknown metric
+        raise InputError(str(error), path=path, key="metrics") from None
+    _validate_languages(spec, path)
+    return Suite(spec=spec, path=path, base_dir=base_dir)
+
+
+def load_suite_file(path: Path) -> Suite:
+    if not path.is_file():
+        raise InputError("suite file not found", path=path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise InputError(
+            f"invalid YAML: {getattr(error, 'problem', error)}", path=path, line=mark.line + 1 if mark else None
+        ) from None
+    return parse_suite(data, path.resolve(), path.resolve().parent)
+
+
+def default_suites_dir() -> Path:
+    return bundled_dir("suites")
+
+
+def suite_paths(suites_dirs: Sequence[Path] = ()) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for directory in [*suites_dirs, default_suites_dir()]:
+        if directory.is_dir():
+            for path in sorted(directory.glob("*.y*ml")):
+                found.setdefault(path.stem, path)
+    return found
+
+
+def load_suite(name_or_path: str, suites_dirs: Sequence[Path] = ()) -> Suite:
+    candidate = Path(name_or_path).expanduser()
+    if candidate.suffix in {".yaml", ".yml"} or candidate.is_file():
+        return load_suite_file(candidate)
+    known = suite_paths(suites_dirs)
+    if name_or_path not in known:
+        raise InputError(
+            f"unknown suite {name_or_path!r}; known suites: {', '.join(sorted(known)) or 'none'}", key="--suite"
+        )
+    return load_suite_file(known[name_or_path])
+
+
+def local_suite(data_dir: Path, language: str, metrics: Sequence[str] = ("ndcg@10", "recall@100", "mrr@10")) -> Suite:
+    """A one-dataset suite over a BEIR-layout folder given with `--data`."""
+    if not data_dir.is_dir():
+        raise InputError("dataset folder not found", path=data_dir, key="--data")
+    qrels_dir = data_dir / "qrels"
+    splits = sorted(p.stem for p in qrels_dir.glob("*.tsv")) if qrels_dir.is_dir() else []
+    if not splits:
+        raise InputError("no qrels/<split>.tsv in the BEIR folder", path=data_dir, key="--data")
+    split = "test" if "test" in splits else splits[0]
+    data = {
+        "name": "local",
+        "split": split,
+        "metrics": list(metrics),
+        "primary_metric": metrics[0],
+        "datasets": [
+            {
+                "name": data_dir.resolve().name or "local",
+                "source": {"kind": "beir", "path": str(data_dir.resolve())},
+                "languages": [language],
+            }
+        ],
+    }
+    try:
+        return parse_suite(data, None, data_dir.resolve())
+    except InputError as error:
+        raise InputError(error.reason, key="--language" if "language" in (error.key or "") else error.key) from None
