@@ -122,7 +122,8 @@ def run_command(
         Path | None,
         typer.Option(
             "--data",
-            help="A local dataset in BEIR layout (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) instead of a suite.",
+            help="A local dataset in BEIR layout (`corpus.jsonl`, `queries.jsonl`, `qrels/<split>.tsv`) "
+            "instead of a suite.",
         ),
     ] = None,
     language: Annotated[
