@@ -152,6 +152,12 @@ class Suite:
     def name(self) -> str:
         return self.spec.name
 
+    def dataset(self, name: str) -> DatasetSpec:
+        for dataset in self.spec.datasets:
+            if dataset.name == name:
+                return dataset
+        raise InputError(f"suite {self.name!r} has no dataset {name!r}", key="--datasets")
+
     def units(
         self,
         languages: Sequence[str] | None = None,

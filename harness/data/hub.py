@@ -26,11 +26,14 @@ README = "README.md"
 
 
 class HubFile(BaseModel):
-    """One file (or glob, or README config) of a dataset repository; `repo`/`revision` default to the source's."""
+    """One file (or glob, or README config) of a dataset repository; `repo`/`revision` default to the source's.
+
+    `file` may list alternatives, first present wins (repositories that changed a file's format).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    file: str | None = None
+    file: str | list[str] | None = None
     config: str | None = None
     split: str | None = None
     repo: str | None = None
@@ -39,7 +42,7 @@ class HubFile(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _from_string(cls, value: Any) -> Any:
-        return {"file": value} if isinstance(value, str) else value
+        return {"file": value} if isinstance(value, str | list) else value
 
     @model_validator(mode="after")
     def _one_location(self) -> HubFile:
@@ -64,10 +67,12 @@ class ResolvedFiles:
 
 
 def _glob(root: Path, patterns: Sequence[str]) -> list[Path]:
-    found: list[Path] = []
+    """The files of the first pattern that matches any (patterns are alternatives)."""
     for pattern in patterns:
-        found.extend(sorted(Path(p) for p in glob.glob(str(root / pattern)) if Path(p).is_file()))
-    return found
+        found = sorted(Path(p) for p in glob.glob(str(root / pattern)) if Path(p).is_file())
+        if found:
+            return found
+    return []
 
 
 def readme_data_files(readme: Path, config: str, split: str | None) -> list[str]:
@@ -153,7 +158,7 @@ class HubClient:
         assert root is not None
         if not root.is_dir():
             raise InputError("local dataset folder not found", path=root)
-        patterns = [spec.file] if spec.file else readme_data_files(root / README, spec.config or "", spec.split)
+        patterns = _file_patterns(spec) or readme_data_files(root / README, spec.config or "", spec.split)
         paths = _glob(root, patterns)
         if not paths:
             raise InputError(
@@ -163,7 +168,7 @@ class HubClient:
 
     def _patterns(self, spec: HubFile, repo: str, revision: str | None, download: bool) -> list[str]:
         if spec.file:
-            return [spec.file]
+            return _file_patterns(spec)
         readme = self.resolve(HubFile(file=README, repo=repo, revision=revision), {}, download)
         return readme_data_files(readme.paths[0], spec.config or "", spec.split)
 
@@ -202,6 +207,12 @@ class HubClient:
             raise SourceUnavailableError(f"the Hugging Face hub is unreachable and {where} is not cached; {advice}")
 
 
+def _file_patterns(spec: HubFile) -> list[str]:
+    if spec.file is None:
+        return []
+    return [spec.file] if isinstance(spec.file, str) else list(spec.file)
+
+
 def hub_client(
     base_dir: Path, path: str | None, cache_dir: str | None, repo: str | None = None, revision: str | None = None
 ) -> HubClient:
@@ -216,10 +227,5 @@ def _expand(spec: HubFile, values: Mapping[str, str]) -> HubFile:
     def expand(text: str | None) -> str | None:
         return None if text is None else expand_template(text, values)
 
-    return HubFile(
-        file=expand(spec.file),
-        config=expand(spec.config),
-        split=expand(spec.split),
-        repo=spec.repo,
-        revision=spec.revision,
-    )
+    file = [expand_template(f, values) for f in spec.file] if isinstance(spec.file, list) else expand(spec.file)
+    return spec.model_copy(update={"file": file, "config": expand(spec.config), "split": expand(spec.split)})

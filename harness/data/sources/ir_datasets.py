@@ -44,10 +44,15 @@ def _ir_datasets() -> Any:
     return ir_datasets
 
 
-def download_urls(dataset_id: str) -> list[str]:
-    """The URLs ir_datasets lists for the collection a dataset id belongs to (its `downloads.json`)."""
+def _downloads(dataset_id: str) -> dict[str, Any]:
+    """ir_datasets' `downloads.json` entries for the collection a dataset id belongs to."""
     raw = pkgutil.get_data("ir_datasets", "etc/downloads.json")
-    entries = json.loads(raw or b"{}").get(dataset_id.split("/")[0], {})
+    return json.loads(raw or b"{}").get(dataset_id.split("/")[0], {})
+
+
+def download_urls(dataset_id: str) -> list[str]:
+    """The URLs ir_datasets may download the collection of `dataset_id` from."""
+    entries = _downloads(dataset_id)
 
     def urls(node: Any) -> Iterator[str]:
         if isinstance(node, dict):
@@ -154,8 +159,18 @@ class IrDatasetsSource(Source):
         with contextlib.suppress(AttributeError, TypeError, NotImplementedError):
             return Path(docs.docs_path(force=False)).exists()
         with contextlib.suppress(AttributeError, NotImplementedError):
-            return True if docs.docs_store().built() else None
-        return None
+            if docs.docs_store().built():
+                return True
+        return self._archive_cached(self.dataset_id(dataset, languages, split))
+
+    @staticmethod
+    def _archive_cached(dataset_id: str) -> bool | None:
+        """Collections shipped as one archive (BEIR's zips): is it at its `cache_path` in the ir_datasets home?"""
+        parts = dataset_id.split("/")
+        entry = _downloads(dataset_id).get(parts[1]) if len(parts) > 1 else None
+        if not isinstance(entry, dict) or "cache_path" not in entry:
+            return None
+        return (Path(_ir_datasets().util.home_path()) / parts[0] / entry["cache_path"]).exists()
 
 
 def _read_docs(found: Any, language: str, where: Path, digest: ContentDigest) -> Corpus:
