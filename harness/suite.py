@@ -134,10 +134,11 @@ class Unit:
             task = self.source.load(self.dataset.name, self.languages, self.split)
         except SourceUnavailableError as error:
             name, label = self.dataset.name, self.languages.label
+            where = name if name == self.suite else f"{self.suite}/{name}"
             raise SourceUnavailableError(
-                f"{self.suite}/{name} ({label}): {error}. Pre-download with `harness fetch --suite {self.suite} "
-                f"--datasets {name} --languages {label}`, or run with `--local {name}=DIR` on a folder with its "
-                "files (see docs/suites.md)"
+                f"{where} ({label}): {error}. Either pre-download it where there is network "
+                f"(`harness fetch --suite {self.suite} --datasets {name} --languages {label}`) and copy the cache "
+                f"here, or run with `--local {name}=DIR` on a folder holding its files (see docs/suites.md)"
             ) from None
         return sample_task(task, self.sampling) if self.sampling and self.sampling.requested else task
 

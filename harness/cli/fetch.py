@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from harness.cli.common import comma_list, console, error_console, reported_errors
+from harness.errors import SourceUnavailableError
 from harness.suite import load_suite
 
 
@@ -41,7 +42,9 @@ def fetch_command(
             error_console.print(f"fetching {escape(label)} …", highlight=False)
             try:
                 summary = unit.source.fetch(unit.dataset.name, unit.languages, unit.split)
-            except Exception:
-                error_console.print(f"[red]failed:[/] {escape(label)}", highlight=False)
-                raise
+            except SourceUnavailableError as error:
+                raise SourceUnavailableError(
+                    f"{label}: {error}. `harness fetch` needs network; on an air-gapped machine copy the caches "
+                    "from one that ran it, or use `harness run --local` (see docs/suites.md)"
+                ) from None
             console.print(f"[green]ready[/] {escape(label)}: {escape(summary)}", highlight=False)

@@ -193,18 +193,11 @@ class HubClient:
 
     def _check_reachable(self, repo: str, revision: str | None) -> None:
         where = f"{repo}{'@' + revision if revision else ''}"
-        command = f"huggingface-cli download --repo-type dataset {repo}"
-        command += f" --revision {revision}" if revision else ""
-        advice = (
-            f"download it where there is network ({command} --local-dir DIR, or `harness fetch`) and copy the "
-            "Hugging Face cache here, or point the harness at the downloaded folder"
-        )
+        cache = f"the Hugging Face cache{' ' + str(self.cache_dir) if self.cache_dir else ' (HF_HOME)'}"
         if hf_offline():
-            raise SourceUnavailableError(
-                f"{where} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; {advice}"
-            )
+            raise SourceUnavailableError(f"{where} is not in {cache} and HF_HUB_OFFLINE is set")
         if not hub_reachable():
-            raise SourceUnavailableError(f"the Hugging Face hub is unreachable and {where} is not cached; {advice}")
+            raise SourceUnavailableError(f"the Hugging Face hub is unreachable and {where} is not in {cache}")
 
 
 def _file_patterns(spec: HubFile) -> list[str]:

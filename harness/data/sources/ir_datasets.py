@@ -80,9 +80,8 @@ def _bounded_downloads(dataset_id: str) -> Iterator[None]:
         hosts = ", ".join(sorted({url.split("/")[2] for url in urls})) or "its download hosts"
         raise SourceUnavailableError(
             f"ir_datasets cannot download {dataset_id!r} ({hosts} unreachable: {type(error).__name__}) and it is "
-            f"not in the ir_datasets cache ({_ir_datasets().util.home_path()}); run `harness fetch` for it on a "
-            "machine with network and copy that folder here (set IR_DATASETS_HOME to its location before "
-            "starting the harness), or point the harness at local files"
+            f"not in the ir_datasets cache {_ir_datasets().util.home_path()} (IR_DATASETS_HOME, read when "
+            "ir_datasets is first imported)"
         ) from None
     finally:
         for name, value in saved.items():
