@@ -216,7 +216,10 @@ class Suite:
         if not folder.is_dir():
             raise InputError("local dataset folder not found", path=folder, key="--local")
         if dataset.local is not None:
-            return make_source(dataset.local, folder.resolve(), self.path)
+            spec = dict(dataset.local)
+            if "path" in source_class(str(spec.get("kind"))).Params.model_fields:
+                spec.setdefault("path", ".")  # hub-backed kinds read the folder instead of the hub
+            return make_source(spec, folder.resolve(), self.path)
         if "path" not in source_class(str(dataset.source.get("kind"))).Params.model_fields:
             raise InputError(
                 f"dataset {dataset.name!r} declares no `local:` layout; its source cannot read a local folder",

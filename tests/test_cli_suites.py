@@ -136,3 +136,20 @@ def test_the_network_probe_answers_for_open_and_closed_ports() -> None:
 def test_a_missing_local_folder_is_named(entry: str) -> None:
     outcome = run("--suite", "limit", "--datasets", "limit-small", "--local", entry, "-m", "bm25")
     assert outcome.exit_code == 2 and "local dataset folder not found" in outcome.output
+
+
+def test_mkqa_from_local_files_records_answer_recall_and_both_languages(tmp_path: Path) -> None:
+    from tests.test_source_mkqa import write_local
+
+    folder = write_local(tmp_path / "mkqa")
+    outcome = run(
+        "--suite", "mkqa", "--datasets", "mkqa", "--languages", "ar", "--local", f"mkqa={folder}",
+        "-m", "bm25", "--results-dir", str(tmp_path / "r"), "--no-report",
+    )  # fmt: skip
+    assert outcome.exit_code == 0, outcome.output
+    record = only_result(tmp_path / "r")
+    assert (record["language"], record["query_language"], record["document_language"]) == ("ar-en", "ar", "en")
+    assert set(record["metrics"]) == {"answer-recall@20", "answer-recall@100"}
+    assert set(record["per_query"]["answer-recall@100"]) == {"563260143484355911", "4"}
+    assert record["protocol"]["answer_recall"]["name"] == "answer-recall"
+    assert record["dataset_identity"]["num_judgements"] == 4

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import re
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -124,20 +125,32 @@ def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 class CorpusBuilder:
-    """Accumulates documents from one or more shards, refusing duplicate ids across all of them."""
+    """Accumulates documents from one or more shards, refusing duplicate ids across all of them.
+
+    Where each document came from is kept compactly (a shard number and a line per document), since
+    corpora run to tens of millions of documents.
+    """
 
     def __init__(self) -> None:
         self.ids: list[str] = []
         self.titles: list[str] = []
         self.texts: list[str] = []
-        self.first_seen: dict[str, tuple[Path, int]] = {}
+        self._row_of: dict[str, int] = {}
+        self._paths: list[Path] = []
+        self._shard = array("H")
+        self._line = array("q")
 
     def add(self, doc_id: str, title: str, text: str, path: Path, line: int) -> None:
-        if doc_id in self.first_seen:
-            first_path, first_line = self.first_seen[doc_id]
+        if not self._paths or self._paths[-1] != path:
+            self._paths.append(path)
+        first = self._row_of.get(doc_id)
+        if first is not None:
+            first_path, first_line = self._paths[self._shard[first]], self._line[first]
             where = f"line {first_line}" if first_path == path else f"{first_path}:{first_line}"
             raise InputError(f"duplicate document id {doc_id!r} (first at {where})", path, line)
-        self.first_seen[doc_id] = (path, line)
+        self._row_of[doc_id] = len(self.ids)
+        self._shard.append(len(self._paths) - 1)
+        self._line.append(line)
         self.ids.append(doc_id)
         self.titles.append(title)
         self.texts.append(text)
