@@ -153,3 +153,25 @@ def test_mkqa_from_local_files_records_answer_recall_and_both_languages(tmp_path
     assert set(record["per_query"]["answer-recall@100"]) == {"563260143484355911", "4"}
     assert record["protocol"]["answer_recall"]["name"] == "answer-recall"
     assert record["dataset_identity"]["num_judgements"] == 4
+
+
+def test_fetch_reports_what_is_ready_when_the_files_are_cached(tmp_path: Path) -> None:
+    revision = "e" * 40
+    snapshot = tmp_path / "cache" / "datasets--orionweller--LIMIT-small" / "snapshots" / revision
+    write_beir(snapshot, TINY_CORPUS, TINY_QUERIES, TINY_QRELS)
+    source = {
+        "kind": "huggingface",
+        "repo": "orionweller/LIMIT-small",
+        "revision": revision,
+        "cache_dir": str(tmp_path / "cache"),
+        "corpus": "corpus.jsonl",
+        "queries": "queries.jsonl",
+        "qrels": "qrels/{split}.tsv",
+    }
+    spec = {"name": "mini", "metrics": ["recall@2"], "primary_metric": "recall@2",
+            "datasets": [{"name": "limit-small", "source": source, "languages": ["en"]}]}  # fmt: skip
+    (tmp_path / "mini.yaml").write_text(yaml.safe_dump(spec))
+    outcome = runner.invoke(app, ["fetch", "--suite", str(tmp_path / "mini.yaml")], env={"COLUMNS": "300"})
+    assert outcome.exit_code == 0, outcome.output
+    assert "ready mini/limit-small (en, test): 3 files" in outcome.output
+    assert f"hf://datasets/orionweller/LIMIT-small@{revision}" in outcome.output

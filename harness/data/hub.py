@@ -136,11 +136,14 @@ class HubClient:
         self._check_reachable(repo, revision)
         from huggingface_hub import snapshot_download
 
-        folder = Path(
-            snapshot_download(
-                repo, repo_type="dataset", revision=revision, allow_patterns=patterns, cache_dir=self.cache_dir
+        try:
+            folder = Path(
+                snapshot_download(
+                    repo, repo_type="dataset", revision=revision, allow_patterns=patterns, cache_dir=self.cache_dir
+                )
             )
-        )
+        except Exception as error:  # HTTP and hub errors: say which repository and revision failed
+            raise SourceUnavailableError(f"downloading {repo}@{revision or 'main'} failed: {error}") from None
         paths = _glob(folder, patterns)
         if not paths:
             raise InputError(f"{repo}@{revision or 'main'} has no file matching {', '.join(patterns)}")
