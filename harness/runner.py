@@ -14,10 +14,11 @@ import numpy as np
 from harness.adapters import load_encoder
 from harness.cards import ModelCard
 from harness.data import RetrievalTask
+from harness.data.passages import PassageSplit, max_passage_search, maxp_passages
 from harness.encode import Encoder, EncodeSettings, ProgressCallback, Representation
 from harness.errors import HarnessError, InputError, SourceUnavailableError
-from harness.evaluate import evaluate
 from harness.evaluate.protocol import trec_eval_ranking
+from harness.evaluate.task import evaluate_task
 from harness.index import Index, SearchResult, make_index
 from harness.record import (
     Efficiency,
@@ -87,6 +88,18 @@ def probe_latency(index: Index, queries: Representation, k: int, sample: int) ->
     return latencies
 
 
+def unit_protocol(unit: Unit, passages: PassageSplit | None, num_documents: int) -> dict[str, Any]:
+    """What the dataset's protocol adds to the metric protocol: its label and MaxP, when asked for."""
+    extra: dict[str, Any] = {"dataset_protocol": unit.dataset.protocol} if unit.dataset.protocol else {}
+    if unit.maxp:
+        extra["maxp"] = (
+            passages.describe(num_documents)
+            if passages
+            else {"method": "maxp", "applied": False, "reason": "the model reads documents whole (no max length)"}
+        )
+    return extra
+
+
 def _rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("inf")
 
@@ -104,21 +117,26 @@ def evaluate_unit(
     """Run one model on one loaded unit and write its result; returns the result JSON's path."""
     label = f"{card.name} · {unit.dataset.name} · {task.languages.label}"
     documents = task.corpus.joined_texts()
+    passages = maxp_passages(encoder, documents) if unit.maxp else None
+    texts = passages.texts if passages else documents
     with meter.measure(label) as energy, PeakMemory() as memory:
-        with progress.task(f"encode documents  {label}", len(documents)) as advance, stopwatch() as t_documents:
-            document_vectors = encoder.encode_documents(documents, task.languages.document, advance)
+        with progress.task(f"encode documents  {label}", len(texts)) as advance, stopwatch() as t_documents:
+            document_vectors = encoder.encode_documents(texts, task.languages.document, advance)
         index = make_index(encoder.family, settings.index or card.index, device=encoder.device)
-        with progress.task(f"build index       {label}", len(documents)) as advance, stopwatch() as t_build:
+        with progress.task(f"build index       {label}", len(texts)) as advance, stopwatch() as t_build:
             index.build(document_vectors, advance)
         del document_vectors
         with progress.task(f"encode queries    {label}", len(task.queries)) as advance, stopwatch() as t_queries:
             query_vectors = encoder.encode_queries(task.queries.texts, task.languages.query, advance)
         with progress.task(f"search            {label}", len(task.queries)) as advance, stopwatch() as t_search:
-            result = index.search(query_vectors, k, advance)
+            if passages:
+                result = max_passage_search(index, query_vectors, k, passages, len(documents), advance)
+            else:
+                result = index.search(query_vectors, k, advance)
         latencies = probe_latency(index, query_vectors, k, settings.latency_sample)
 
     run = rank_run(task, result)
-    evaluation = evaluate(task.qrels, run, unit.metrics)
+    evaluation = evaluate_task(task, run, unit.metrics)
     n_queries = len(task.queries)
     efficiency = Efficiency(
         corpus_encode_s=t_documents.seconds,
@@ -158,7 +176,7 @@ def evaluate_unit(
         primary_metric=unit.primary_metric,
         metrics=evaluation.means,
         per_query=evaluation.per_query,
-        protocol=evaluation.protocol,
+        protocol={**evaluation.protocol, **unit_protocol(unit, passages, len(documents))},
         dataset_identity=task.identity.to_dict(),
         efficiency=efficiency,
         energy=energy[0] if energy else None,

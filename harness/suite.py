@@ -11,23 +11,33 @@ datasets:
     languages: [en, de, zh, {query: de, documents: en}]
 ```
 Source paths are relative to the suite file. Placeholders: `{language}` (the label, `de` or
-`de-en`), `{query_language}`, `{document_language}`, `{split}`, `{dataset}`.
+`de-en`), `{query_language}`, `{document_language}`, `{split}`, `{dataset}`, `{language_name}`
+(`swahili`) and `{source_language}` / `{source_query_language}` (the source's own spelling, from
+the source's `language_codes`).
+
+Per dataset, optionally: `local:` (a source spec whose relative paths are read from the folder a
+user names with `--local DATASET=DIR`), `default: false` (runs only when named with `--datasets`),
+`maxp: true` (long documents split into passages, MaxP), `protocol:` (which published protocol the
+numbers follow), `size:`/`documents:` (for listings and large-collection averages) and `group:`
+(datasets averaged into one entry first, like BEIR's CQADupStack). Per suite: `averages:`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.data import LanguagePair, RetrievalTask
-from harness.data.sources import Source, make_source
-from harness.errors import InputError
+from harness.data.sampling import Sampling, sample_task
+from harness.data.sources import Source, make_source, source_class
+from harness.errors import InputError, SourceUnavailableError
 from harness.evaluate import canonical_metric
+from harness.evaluate.answers import canonical_answer_metric, is_answer_metric
 from harness.languages import is_known_language
 from harness.resources import bundled_dir
 
@@ -39,22 +49,45 @@ class PairSpec(BaseModel):
     documents: str
 
 
+def suite_metric(name: str) -> str:
+    """Canonical name of a trec_eval metric (`nDCG@10` -> `ndcg@10`) or of `answer-recall@k`."""
+    return canonical_answer_metric(name) if is_answer_metric(name) else canonical_metric(name)
+
+
 class DatasetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
     description: str = ""
     source: dict[str, Any]
+    local: dict[str, Any] | None = None
     languages: list[str | PairSpec]
     split: str | None = None
     metrics: list[str] | None = None
     primary_metric: str | None = None
+    default: bool = True
+    maxp: bool = False
+    protocol: str = ""
+    size: str = ""
+    documents: int | None = Field(default=None, ge=0)
+    group: str | None = None
 
     def pairs(self) -> list[LanguagePair]:
         return [
             LanguagePair.parse(entry) if isinstance(entry, str) else LanguagePair(entry.query, entry.documents)
             for entry in self.languages
         ]
+
+
+class AverageSpec(BaseModel):
+    """A published average: over datasets (optionally only those with >= `min_documents`) or languages."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    over: Literal["datasets", "languages"] = "datasets"
+    datasets: list[str] | None = None
+    min_documents: int | None = Field(default=None, ge=0)
 
 
 class SuiteSpec(BaseModel):
@@ -68,16 +101,17 @@ class SuiteSpec(BaseModel):
     k: int = Field(default=1000, ge=1)
     default_models: list[str] = Field(default_factory=list)
     datasets: list[DatasetSpec] = Field(min_length=1)
+    averages: list[AverageSpec] = Field(default_factory=list)
 
     @field_validator("metrics")
     @classmethod
     def _canonical_metrics(cls, metrics: list[str]) -> list[str]:
-        return [canonical_metric(metric) for metric in metrics]
+        return [suite_metric(metric) for metric in metrics]
 
     @field_validator("primary_metric")
     @classmethod
     def _canonical_primary(cls, metric: str) -> str:
-        return canonical_metric(metric)
+        return suite_metric(metric)
 
 
 @dataclass(frozen=True)
@@ -91,9 +125,22 @@ class Unit:
     metrics: list[str]
     primary_metric: str
     source: Source
+    sampling: Sampling | None = None
+    maxp: bool = False
 
     def load(self) -> RetrievalTask:
-        return self.source.load(self.dataset.name, self.languages, self.split)
+        """The data, sampled when asked; an unreachable source says how to get it onto this machine."""
+        try:
+            task = self.source.load(self.dataset.name, self.languages, self.split)
+        except SourceUnavailableError as error:
+            name, label = self.dataset.name, self.languages.label
+            where = name if name == self.suite else f"{self.suite}/{name}"
+            raise SourceUnavailableError(
+                f"{where} ({label}): {error}. Either pre-download it where there is network "
+                f"(`harness fetch --suite {self.suite} --datasets {name} --languages {label}`) and copy the cache "
+                f"here, or run with `--local {name}=DIR` on a folder holding its files (see docs/suites.md)"
+            ) from None
+        return sample_task(task, self.sampling) if self.sampling and self.sampling.requested else task
 
 
 @dataclass(frozen=True)
@@ -106,29 +153,80 @@ class Suite:
     def name(self) -> str:
         return self.spec.name
 
-    def units(self, languages: Sequence[str] | None = None, datasets: Sequence[str] | None = None) -> list[Unit]:
-        """Every evaluation unit, optionally only these language labels and dataset names."""
+    def dataset(self, name: str) -> DatasetSpec:
+        for dataset in self.spec.datasets:
+            if dataset.name == name:
+                return dataset
+        raise InputError(f"suite {self.name!r} has no dataset {name!r}", key="--datasets")
+
+    def units(
+        self,
+        languages: Sequence[str] | None = None,
+        datasets: Sequence[str] | None = None,
+        local: Mapping[str, Path] | None = None,
+        sampling: Sampling | None = None,
+        maxp: bool | None = None,
+    ) -> list[Unit]:
+        """Every evaluation unit, optionally only these language labels and dataset names.
+
+        Datasets marked `default: false` run only when named. `local` maps a dataset to a folder
+        holding its files (read through the dataset's `local:` spec, or its own source's `path`).
+        `maxp` overrides the datasets' own MaxP setting.
+        """
         known_datasets = {d.name for d in self.spec.datasets}
-        for name in datasets or ():
+        for name in [*(datasets or ()), *(local or {})]:
             if name not in known_datasets:
                 raise InputError(
                     f"suite {self.name!r} has no dataset {name!r}; it has {', '.join(sorted(known_datasets))}",
-                    key="--datasets",
+                    key="--datasets" if name in (datasets or ()) else "--local",
                 )
         units: list[Unit] = []
         for dataset in self.spec.datasets:
-            if datasets and dataset.name not in datasets:
+            if (datasets and dataset.name not in datasets) or (not datasets and not dataset.default):
                 continue
-            source = make_source(dataset.source, self.base_dir, where=self.path)
-            metrics = [canonical_metric(m) for m in dataset.metrics] if dataset.metrics else self.spec.metrics
-            primary = canonical_metric(dataset.primary_metric) if dataset.primary_metric else self.spec.primary_metric
+            folder = (local or {}).get(dataset.name)
+            if folder is not None:
+                source = self._local_source(dataset, folder)
+            else:
+                source = make_source(dataset.source, self.base_dir, self.path)
+            metrics = [suite_metric(m) for m in dataset.metrics] if dataset.metrics else self.spec.metrics
+            primary = suite_metric(dataset.primary_metric) if dataset.primary_metric else self.spec.primary_metric
             for pair in dataset.pairs():
                 if languages and pair.label not in languages and pair.query not in languages:
                     continue
-                units.append(Unit(self.name, dataset, pair, dataset.split or self.spec.split, metrics, primary, source))
+                units.append(
+                    Unit(
+                        self.name,
+                        dataset,
+                        pair,
+                        dataset.split or self.spec.split,
+                        metrics,
+                        primary,
+                        source,
+                        sampling,
+                        dataset.maxp if maxp is None else maxp,
+                    )
+                )
         if languages and not units:
             raise InputError(f"suite {self.name!r} has none of the languages {', '.join(languages)}", key="--languages")
         return units
+
+    def _local_source(self, dataset: DatasetSpec, folder: Path) -> Source:
+        """The dataset read from a local folder: its `local:` spec there, else its own source with `path`."""
+        if not folder.is_dir():
+            raise InputError("local dataset folder not found", path=folder, key="--local")
+        if dataset.local is not None:
+            spec = dict(dataset.local)
+            if "path" in source_class(str(spec.get("kind"))).Params.model_fields:
+                spec.setdefault("path", ".")  # hub-backed kinds read the folder instead of the hub
+            return make_source(spec, folder.resolve(), self.path)
+        if "path" not in source_class(str(dataset.source.get("kind"))).Params.model_fields:
+            raise InputError(
+                f"dataset {dataset.name!r} declares no `local:` layout; its source cannot read a local folder",
+                path=self.path,
+                key="--local",
+            )
+        return make_source({**dataset.source, "path": str(folder.resolve())}, self.base_dir, self.path)
 
 
 def _validate_languages(spec: SuiteSpec, path: Path | None) -> None:
@@ -146,6 +244,24 @@ def _validate_languages(spec: SuiteSpec, path: Path | None) -> None:
                     raise InputError(f"unknown language code {code!r} (expected ISO 639)", path=path, key=key)
 
 
+def _validate_datasets(spec: SuiteSpec, path: Path | None) -> None:
+    names = [dataset.name for dataset in spec.datasets]
+    for index, dataset in enumerate(spec.datasets):
+        if names.count(dataset.name) > 1:
+            raise InputError(f"dataset {dataset.name!r} is defined twice", path=path, key=f"datasets.{index}.name")
+        for field in ("metrics", "primary_metric"):
+            value = getattr(dataset, field)
+            for metric in value if isinstance(value, list) else [value] if value else []:
+                try:
+                    suite_metric(metric)
+                except ValueError as error:
+                    raise InputError(str(error), path=path, key=f"datasets.{index}.{field}") from None
+    for index, average in enumerate(spec.averages):
+        for name in average.datasets or []:
+            if name not in names:
+                raise InputError(f"no dataset {name!r} in this suite", path=path, key=f"averages.{index}.datasets")
+
+
 def parse_suite(data: Any, path: Path | None, base_dir: Path) -> Suite:
     if not isinstance(data, dict):
         raise InputError("a suite must be a YAML mapping", path=path)
@@ -157,6 +273,7 @@ def parse_suite(data: Any, path: Path | None, base_dir: Path) -> Suite:
     except ValueError as error:  # canonical_metric on an unknown metric
         raise InputError(str(error), path=path, key="metrics") from None
     _validate_languages(spec, path)
+    _validate_datasets(spec, path)
     return Suite(spec=spec, path=path, base_dir=base_dir)
 
 
@@ -173,6 +290,10 @@ def load_suite_file(path: Path) -> Suite:
     return parse_suite(data, path.resolve(), path.resolve().parent)
 
 
+REFERENCES_SUFFIX = ".references"
+"""`suites/<suite>.references.yaml` holds a suite's published scores (see `harness.references`)."""
+
+
 def default_suites_dir() -> Path:
     return bundled_dir("suites")
 
@@ -182,7 +303,8 @@ def suite_paths(suites_dirs: Sequence[Path] = ()) -> dict[str, Path]:
     for directory in [*suites_dirs, default_suites_dir()]:
         if directory.is_dir():
             for path in sorted(directory.glob("*.y*ml")):
-                found.setdefault(path.stem, path)
+                if not path.stem.endswith(REFERENCES_SUFFIX):
+                    found.setdefault(path.stem, path)
     return found
 
 

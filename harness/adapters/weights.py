@@ -7,16 +7,14 @@ unreachable the error says so within seconds and how to work offline, instead of
 from __future__ import annotations
 
 import importlib
-import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from harness.cards import ModelCard
 from harness.errors import InputError, SourceUnavailableError
+from harness.net import hf_offline, hub_reachable
 
 
 class WeightsSpec(BaseModel):
@@ -45,19 +43,6 @@ class ResolvedWeights:
 
     def to_dict(self) -> dict[str, str | None]:
         return {"path": str(self.path), "origin": self.origin, "hub_id": self.hub_id, "revision": self.revision}
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
-
-
-def _hub_reachable(timeout_s: float = 3.0) -> bool:
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    try:
-        with socket.create_connection((endpoint.hostname or "huggingface.co", endpoint.port or 443), timeout_s):
-            return True
-    except OSError:
-        return False
 
 
 def resolve_weights(spec: WeightsSpec, card: ModelCard) -> ResolvedWeights:
@@ -99,11 +84,11 @@ def resolve_weights(spec: WeightsSpec, card: ModelCard) -> ResolvedWeights:
         f"{' --revision ' + spec.revision if spec.revision else ''}) and copy the cache, "
         f"or set `parameters.path` in {card.path or 'the card'} to a local folder"
     )
-    if _offline():
+    if hf_offline():
         raise SourceUnavailableError(
             f"{spec.hub_id} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; {advice}"
         )
-    if not _hub_reachable():
+    if not hub_reachable():
         raise SourceUnavailableError(f"the Hugging Face hub is unreachable and {spec.hub_id} is not cached; {advice}")
     downloaded = snapshot_download(spec.hub_id, revision=spec.revision)
     return ResolvedWeights(Path(downloaded), "hub", spec.hub_id, Path(downloaded).name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import listing, report, run
+from harness.cli import fetch, listing, report, run
 
 app = typer.Typer(
     name="harness",
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.command("run")(run.run_command)
 app.command("report")(report.report_command)
+app.command("fetch")(fetch.fetch_command)
 app.add_typer(listing.app, name="list")
 
 

@@ -19,6 +19,11 @@ EXIT_UNAVAILABLE = 3
 EXIT_FAILURE = 1
 
 
+def comma_list(value: str | None) -> list[str] | None:
+    """`sw, te` -> ["sw", "te"]; None when the option was not given."""
+    return [item.strip() for item in value.split(",") if item.strip()] if value else None
+
+
 @contextlib.contextmanager
 def reported_errors() -> Iterator[None]:
     """A harness error becomes one red line naming the file, line or key, and a non-zero exit."""

@@ -21,7 +21,8 @@ from rich.progress import (
 from rich.table import Table
 
 from harness.cards import ModelCard, load_card
-from harness.cli.common import console, error_console, reported_errors
+from harness.cli.common import comma_list, console, error_console, reported_errors
+from harness.data.sampling import Sampling
 from harness.encode import EncodeSettings, ProgressCallback
 from harness.errors import HarnessError, InputError
 from harness.languages import is_known_language
@@ -55,8 +56,22 @@ class RichProgress:
             self._progress.remove_task(task_id)
 
 
-def _split_list(value: str | None) -> list[str] | None:
-    return [item.strip() for item in value.split(",") if item.strip()] if value else None
+def parse_local(entries: list[str] | None, suite: Suite, datasets: list[str] | None) -> dict[str, Path]:
+    """`--local DATASET=DIR` entries; a bare `DIR` names the one dataset selected."""
+    folders: dict[str, Path] = {}
+    for entry in entries or []:
+        name, separator, folder = entry.partition("=")
+        if not separator:
+            selected = datasets or [d.name for d in suite.spec.datasets if d.default]
+            if len(selected) != 1:
+                raise InputError(
+                    f"say which dataset {entry!r} holds: --local DATASET={entry} "
+                    f"(datasets: {', '.join(d.name for d in suite.spec.datasets)})",
+                    key="--local",
+                )
+            name, folder = selected[0], entry
+        folders[name.strip()] = Path(folder).expanduser()
+    return folders
 
 
 def _select_suite(suite: str | None, data: Path | None, language: str | None, suites_dir: list[Path]) -> Suite:
@@ -151,7 +166,42 @@ def run_command(
         ),
     ] = None,
     datasets: Annotated[
-        str | None, typer.Option("--datasets", help="Only these of the suite's datasets, comma-separated.")
+        str | None,
+        typer.Option(
+            "--datasets",
+            help="Only these of the suite's datasets, comma-separated (also how to run a dataset that is "
+            "not run by default, e.g. `mrtydi-v1.0`).",
+        ),
+    ] = None,
+    local: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--local",
+            help="Read a dataset from a local folder instead of its source: `DATASET=DIR` (repeatable), or "
+            "`DIR` when one dataset is selected. The folder holds the dataset's files in its native layout "
+            "(see docs/suites.md).",
+        ),
+    ] = None,
+    max_queries: Annotated[
+        int | None,
+        typer.Option(min=1, help="Quick run: a seeded random sample of at most N queries. Results are marked sampled."),
+    ] = None,
+    corpus_sample: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Quick run: at most N documents, keeping every document judged for the kept queries plus a "
+            "seeded random sample of the rest. Results are marked sampled.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of --max-queries and --corpus-sample.")] = 0,
+    maxp: Annotated[
+        bool | None,
+        typer.Option(
+            "--maxp/--no-maxp",
+            help="Split long documents into passages of the model's max length and score each document by its "
+            "best passage (MaxP). Default: the dataset's setting.",
+        ),
     ] = None,
     results_dir: Annotated[Path, typer.Option(help="Where result JSON files and TREC runs are written.")] = Path(
         "results"
@@ -200,13 +250,22 @@ def run_command(
     * `harness run --suite demo --model bm25`
     * `harness run --data ../shared/data/beir-scifact --language en -m bm25 -m all-minilm-l6-v2`
     * `harness run --suite demo --languages zh,hi --device cuda --dtype float16`
+    * `harness run --suite miracl --languages sw --local miracl=/data/miracl-sw --max-queries 100`
+    * `harness run --suite limit --datasets limit-small --local limit-small=../shared/data/limit-small`
 
     Each (model, dataset, language) gets a result JSON under `--results-dir` with metrics,
     per-query scores, timings, index size, memory, energy and provenance, plus its TREC run.
     """
     with reported_errors():
         chosen = _select_suite(suite, data, language, suites_dir or [])
-        units = chosen.units(_split_list(languages), _split_list(datasets))
+        selected = comma_list(datasets)
+        units = chosen.units(
+            comma_list(languages),
+            selected,
+            local=parse_local(local, chosen, selected),
+            sampling=Sampling(max_queries, corpus_sample, seed),
+            maxp=maxp,
+        )
         cards, defaults = _load_cards(model, chosen, cards_dir or [])
         settings = RunSettings(
             results_dir=results_dir,

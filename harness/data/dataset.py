@@ -83,6 +83,7 @@ class DatasetIdentity:
     num_queries: int
     num_judgements: int
     version: str | None = None
+    revision: str | None = None
     sampled: bool = False
     sampling: Mapping[str, Any] | None = None
 
@@ -91,6 +92,7 @@ class DatasetIdentity:
             "source": self.source,
             "location": self.location,
             "version": self.version,
+            "revision": self.revision,
             "checksum": self.checksum,
             "num_documents": self.num_documents,
             "num_queries": self.num_queries,
@@ -100,9 +102,17 @@ class DatasetIdentity:
         }
 
 
+Answers = dict[str, list[str]]
+"""Answer strings per query id, for answer-recall protocols (MKQA) that judge passages by content."""
+
+
 @dataclass(frozen=True)
 class RetrievalTask:
-    """One evaluation unit: a dataset in one language (or language pair) and split."""
+    """One evaluation unit: a dataset in one language (or language pair) and split.
+
+    `answers` replaces `qrels` for open-domain QA protocols: a passage is relevant when it
+    contains one of the query's answer strings.
+    """
 
     dataset: str
     split: str
@@ -112,3 +122,4 @@ class RetrievalTask:
     qrels: Qrels
     identity: DatasetIdentity
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    answers: Answers | None = None

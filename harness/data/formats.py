@@ -2,7 +2,9 @@
 
 Formats: BEIR (jsonl corpus and queries, tsv qrels with a header), Anserini/Pyserini topics
 (`qid<TAB>text`, optionally gzipped), classic TREC topics (`<top>` blocks), TREC qrels
-(`qid iter docid rel`) and jsonl qrels (`query-id`, `corpus-id`, `score`).
+(`qid iter docid rel`), jsonl qrels (`query-id`, `corpus-id`, `score`), MS MARCO tsv collections
+(`pid<TAB>text`), Tevatron-style query files whose records list their `positive_passages`
+(Mr.TyDi, MLDR), and the parquet files of Hugging Face datasets (the "line" is then the row).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,6 +24,7 @@ from harness.errors import InputError
 
 ID_KEYS = ("_id", "id", "docid", "doc_id")
 TEXT_KEYS = ("text", "contents", "body")
+QUERY_ID_KEYS = ("_id", "id", "query_id", "qid")
 
 
 def open_text(path: Path) -> IO[str]:
@@ -30,6 +34,22 @@ def open_text(path: Path) -> IO[str]:
     if path.suffix == ".gz":
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
     return path.open(encoding="utf-8")
+
+
+class ContentDigest:
+    """A checksum over records as read, for sources that hand over records rather than files."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+
+    def update(self, *fields: object) -> None:
+        for value in fields:
+            self._digest.update(str(value).encode("utf-8"))
+            self._digest.update(b"\x1f")
+        self._digest.update(b"\x1e")
+
+    def hexdigest(self) -> str:
+        return "sha256:" + self._digest.hexdigest()
 
 
 def sha256_of_files(paths: Iterable[Path]) -> str:
@@ -73,33 +93,112 @@ def _first_present(record: dict[str, Any], keys: tuple[str, ...]) -> tuple[str, 
     return None
 
 
+def _is_parquet(path: Path) -> bool:
+    return path.suffix == ".parquet"
+
+
+def _is_jsonl(path: Path) -> bool:
+    return path.name.endswith((".jsonl", ".jsonl.gz", ".json.gz", ".json"))
+
+
+def iter_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Rows of a parquet file as dicts, numbered from 1."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise InputError("file not found", path=path)
+    try:
+        parquet = pq.ParquetFile(path)
+        row = 0
+        for batch in parquet.iter_batches(batch_size=8192):
+            for record in batch.to_pylist():
+                row += 1
+                yield row, record
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(f"not a readable parquet file: {error}", path=path) from None
+
+
+def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Records of a jsonl(.gz) or parquet file with their line (row) numbers."""
+    return iter_parquet(path) if _is_parquet(path) else iter_jsonl(path)
+
+
+class CorpusBuilder:
+    """Accumulates documents from one or more shards, refusing duplicate ids across all of them.
+
+    Where each document came from is kept compactly (a shard number and a line per document), since
+    corpora run to tens of millions of documents.
+    """
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.titles: list[str] = []
+        self.texts: list[str] = []
+        self._row_of: dict[str, int] = {}
+        self._paths: list[Path] = []
+        self._shard = array("H")
+        self._line = array("q")
+
+    def add(self, doc_id: str, title: str, text: str, path: Path, line: int) -> None:
+        if not self._paths or self._paths[-1] != path:
+            self._paths.append(path)
+        first = self._row_of.get(doc_id)
+        if first is not None:
+            first_path, first_line = self._paths[self._shard[first]], self._line[first]
+            where = f"line {first_line}" if first_path == path else f"{first_path}:{first_line}"
+            raise InputError(f"duplicate document id {doc_id!r} (first at {where})", path, line)
+        self._row_of[doc_id] = len(self.ids)
+        self._shard.append(len(self._paths) - 1)
+        self._line.append(line)
+        self.ids.append(doc_id)
+        self.titles.append(title)
+        self.texts.append(text)
+
+    def add_records(self, path: Path) -> None:
+        for line_number, record in iter_records(path):
+            found_id = _first_present(record, ID_KEYS)
+            if found_id is None:
+                raise InputError(f"document has no id (expected one of {', '.join(ID_KEYS)})", path, line_number)
+            doc_id = str(found_id[1])
+            found_text = _first_present(record, TEXT_KEYS)
+            if found_text is None:
+                raise InputError(
+                    f"document {doc_id!r} has no text (expected one of {', '.join(TEXT_KEYS)})", path, line_number
+                )
+            self.add(doc_id, str(record.get("title") or ""), str(found_text[1]), path, line_number)
+
+    def add_tsv(self, path: Path) -> None:
+        """MS MARCO / mMARCO collections: `pid<TAB>passage` per line."""
+        for line_number, line in iter_lines(path):
+            doc_id, separator, text = line.partition("\t")
+            if not separator or "\t" in text:
+                raise InputError("expected `doc-id<TAB>text`", path, line_number)
+            self.add(doc_id.strip(), "", text, path, line_number)
+
+    def build(self, language: str, where: Path) -> Corpus:
+        if not self.ids:
+            raise InputError("corpus is empty", path=where)
+        return Corpus(ids=self.ids, titles=self.titles, texts=self.texts, language=language)
+
+
+def read_corpus(paths: Sequence[Path], language: str) -> Corpus:
+    """One corpus from its shards: jsonl(.gz) (BEIR `_id`, Pyserini `id`/`contents`, MIRACL `docid`),
+    parquet with the same fields, or MS MARCO-style tsv."""
+    if not paths:
+        raise InputError("no corpus file given")
+    builder = CorpusBuilder()
+    for path in paths:
+        if _is_jsonl(path) or _is_parquet(path):
+            builder.add_records(path)
+        else:
+            builder.add_tsv(path)
+    return builder.build(language, paths[0])
+
+
 def read_corpus_jsonl(path: Path, language: str) -> Corpus:
     """BEIR (`_id`, `title`, `text`), Pyserini (`id`, `contents`) and MIRACL (`docid`) corpora."""
-    ids: list[str] = []
-    titles: list[str] = []
-    texts: list[str] = []
-    first_seen: dict[str, int] = {}
-    for line_number, record in iter_jsonl(path):
-        found_id = _first_present(record, ID_KEYS)
-        if found_id is None:
-            raise InputError(f"document has no id (expected one of {', '.join(ID_KEYS)})", path, line_number)
-        doc_id = str(found_id[1])
-        found_text = _first_present(record, TEXT_KEYS)
-        if found_text is None:
-            raise InputError(
-                f"document {doc_id!r} has no text (expected one of {', '.join(TEXT_KEYS)})", path, line_number
-            )
-        if doc_id in first_seen:
-            raise InputError(
-                f"duplicate document id {doc_id!r} (first at line {first_seen[doc_id]})", path, line_number
-            )
-        first_seen[doc_id] = line_number
-        ids.append(doc_id)
-        titles.append(str(record.get("title") or ""))
-        texts.append(str(found_text[1]))
-    if not ids:
-        raise InputError("corpus is empty", path=path)
-    return Corpus(ids=ids, titles=titles, texts=texts, language=language)
+    return read_corpus([path], language)
 
 
 def _check_query(query_id: str, text: str, seen: dict[str, int], path: Path, line_number: int) -> None:
@@ -111,11 +210,12 @@ def _check_query(query_id: str, text: str, seen: dict[str, int], path: Path, lin
 
 
 def read_queries_jsonl(path: Path, language: str) -> Queries:
+    """BEIR (`_id`, `text`) and Tevatron (`query_id`, `query`) queries, in jsonl(.gz) or parquet."""
     ids: list[str] = []
     texts: list[str] = []
     seen: dict[str, int] = {}
-    for line_number, record in iter_jsonl(path):
-        found_id = _first_present(record, ("_id", "id", "query_id", "qid"))
+    for line_number, record in iter_records(path):
+        found_id = _first_present(record, QUERY_ID_KEYS)
         if found_id is None:
             raise InputError("query has no id (expected `_id` or `id`)", path, line_number)
         query_id = str(found_id[1])
@@ -125,6 +225,47 @@ def read_queries_jsonl(path: Path, language: str) -> Queries:
         ids.append(query_id)
         texts.append(text)
     return Queries(ids=ids, texts=texts, language=language)
+
+
+def read_queries(path: Path, language: str) -> Queries:
+    """Queries in whichever native format the file is: jsonl/parquet records or TSV/TREC topics."""
+    if _is_jsonl(path) or _is_parquet(path):
+        return read_queries_jsonl(path, language)
+    return read_topics(path, language)
+
+
+def read_queries_with_positives(path: Path, language: str) -> tuple[Queries, Qrels, dict[tuple[str, str], int]]:
+    """Tevatron-style files (Mr.TyDi, MLDR): each query record lists its `positive_passages`.
+
+    Every listed positive is a judgement of grade 1; `negative_passages` are sampled negatives,
+    not judgements, and are ignored.
+    """
+    ids: list[str] = []
+    texts: list[str] = []
+    seen: dict[str, int] = {}
+    qrels: Qrels = {}
+    lines: dict[tuple[str, str], int] = {}
+    for line_number, record in iter_records(path):
+        found_id = _first_present(record, QUERY_ID_KEYS)
+        if found_id is None:
+            raise InputError("query has no id (expected `query_id`)", path, line_number)
+        query_id = str(found_id[1])
+        text = str(record.get("query") or record.get("text") or "")
+        _check_query(query_id, text, seen, path, line_number)
+        ids.append(query_id)
+        texts.append(text)
+        positives = record.get("positive_passages")
+        if not isinstance(positives, list):
+            raise InputError(f"query {query_id!r} has no `positive_passages` list", path, line_number)
+        for passage in positives:
+            found = _first_present(passage, ID_KEYS) if isinstance(passage, dict) else None
+            if found is None:
+                raise InputError(f"a positive passage of query {query_id!r} has no `docid`", path, line_number)
+            qrels.setdefault(query_id, {})[str(found[1])] = 1
+            lines.setdefault((query_id, str(found[1])), line_number)
+    if not qrels:
+        raise InputError("no query lists a positive passage", path=path)
+    return Queries(ids=ids, texts=texts, language=language), qrels, lines
 
 
 _TOP_BLOCK = re.compile(r"<top>(.*?)</top>", re.DOTALL | re.IGNORECASE)
@@ -191,8 +332,8 @@ def read_qrels(path: Path) -> tuple[Qrels, dict[tuple[str, str], int]]:
         qrels[query_id][doc_id] = grade
         lines.setdefault((query_id, doc_id), line_number)
 
-    if path.name.endswith((".jsonl", ".jsonl.gz")):
-        for line_number, record in iter_jsonl(path):
+    if _is_jsonl(path) or _is_parquet(path):
+        for line_number, record in iter_records(path):
             try:
                 add(str(record["query-id"]), str(record["corpus-id"]), record.get("score", 1), line_number)
             except KeyError as error:

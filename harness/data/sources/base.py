@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import glob
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.data.dataset import Corpus, DatasetIdentity, LanguagePair, Qrels, Queries, RetrievalTask
 from harness.data.formats import check_qrels
 from harness.errors import InputError
+from harness.languages import language_name
 
 
 class SourceParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    # How the source spells a language when it differs from ISO 639 (`nl: dt` in mMARCO, `zh: zh_cn`
+    # in MKQA): the `{source_language}` and `{source_query_language}` placeholders.
+    language_codes: dict[str, str] = Field(default_factory=dict)
+
+
+def expand_template(template: str, values: Mapping[str, str]) -> str:
+    """Fill `{language}`-style placeholders; an unknown one is named with the ones that exist."""
+    try:
+        return template.format(**values)
+    except KeyError as error:
+        raise InputError(
+            f"unknown placeholder {{{error.args[0]}}} in {template!r}; use one of {sorted(values)}"
+        ) from None
 
 
 def describe_validation_error(error: ValidationError, prefix: str) -> tuple[str, str]:
@@ -48,24 +64,55 @@ class Source(ABC):
     def load(self, dataset: str, languages: LanguagePair, split: str) -> RetrievalTask:
         """Read the dataset; raise `InputError` naming the file and line of any bad record."""
 
+    def fetch(self, dataset: str, languages: LanguagePair, split: str) -> str:
+        """Bring the dataset onto this machine (a no-op for local files); says what is now local."""
+        identity = self.load(dataset, languages, split).identity
+        return f"{identity.num_documents:,} documents, {identity.num_queries:,} queries at {identity.location}"
+
+    def cache_status(self, dataset: str, languages: LanguagePair, split: str) -> bool | None:
+        """Whether the data is already on this machine, checked without network; None when unknown."""
+        return None
+
     def placeholders(self, dataset: str, languages: LanguagePair, split: str) -> dict[str, str]:
+        codes = self.params.language_codes
         return {
             "dataset": dataset,
             "language": languages.label,
             "query_language": languages.query,
             "document_language": languages.document,
+            "source_language": codes.get(languages.label, codes.get(languages.document, languages.label)),
+            "source_query_language": codes.get(languages.query, languages.query),
+            "language_name": language_name(languages.document).lower(),
             "split": split,
         }
 
+    def expand(self, template: str, values: Mapping[str, str]) -> str:
+        return expand_template(template, values)
+
     def resolve(self, template: str, values: Mapping[str, str]) -> Path:
-        try:
-            expanded = template.format(**values)
-        except KeyError as error:
-            raise InputError(
-                f"unknown placeholder {{{error.args[0]}}} in {template!r}; use one of {sorted(values)}"
-            ) from None
-        path = Path(expanded).expanduser()
+        path = Path(self.expand(template, values)).expanduser()
         return path if path.is_absolute() else self.base_dir / path
+
+    def resolve_all(self, template: str, values: Mapping[str, str]) -> list[Path]:
+        """A path, or a glob (`docs-*.jsonl.gz`) for corpora published in shards, sorted by name."""
+        path = self.resolve(template, values)
+        if not glob.has_magic(str(path)):
+            return [path]
+        matches = sorted(Path(match) for match in glob.glob(str(path)))
+        if not matches:
+            raise InputError("no file matches this pattern", path=path)
+        return matches
+
+    def files_present(self, templates: Iterable[str], values: Mapping[str, str]) -> bool:
+        """Whether every file of `templates` exists (for a glob: at least one shard)."""
+        for template in templates:
+            try:
+                paths = self.resolve_all(template, values)
+            except InputError:
+                return False
+            if not all(path.exists() for path in paths):
+                return False
+        return True
 
 
 def assemble_task(
@@ -82,6 +129,7 @@ def assemble_task(
     location: str,
     checksum: str,
     version: str | None = None,
+    revision: str | None = None,
 ) -> RetrievalTask:
     """Check judgements against corpus and queries, keep the judged queries, record identity."""
     check_qrels(qrels, qrels_lines, qrels_path, corpus.ids, queries.ids)
@@ -91,6 +139,7 @@ def assemble_task(
         source=source,
         location=location,
         version=version,
+        revision=revision,
         checksum=checksum,
         num_documents=len(corpus),
         num_queries=len(kept),

@@ -26,9 +26,9 @@ class BeirSource(Source):
         root = self.resolve(self.params.path, values)
         if not root.is_dir():
             raise InputError("dataset folder not found", path=root)
-        corpus_path = root / self.params.corpus.format(**values)
-        queries_path = root / self.params.queries.format(**values)
-        qrels_path = root / self.params.qrels.format(**values)
+        corpus_path = root / self.expand(self.params.corpus, values)
+        queries_path = root / self.expand(self.params.queries, values)
+        qrels_path = root / self.expand(self.params.qrels, values)
         corpus = read_corpus_jsonl(corpus_path, languages.document)
         queries = read_queries_jsonl(queries_path, languages.query)
         qrels, lines = read_qrels(qrels_path)
@@ -46,6 +46,12 @@ class BeirSource(Source):
             checksum=sha256_of_files([corpus_path, queries_path, qrels_path]),
             version=self.params.version,
         )
+
+    def cache_status(self, dataset: str, languages: LanguagePair, split: str) -> bool | None:
+        values = self.placeholders(dataset, languages, split)
+        root = self.resolve(self.params.path, values)
+        files = (self.params.corpus, self.params.queries, self.params.qrels)
+        return self.files_present([str(root / self.expand(f, values)) for f in files], values)
 
 
 SOURCE = BeirSource
