@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.data.dataset import Corpus, DatasetIdentity, LanguagePair, Qrels, Queries, RetrievalTask
+from harness.data.environment import expand_environment
 from harness.data.formats import check_qrels
 from harness.errors import InputError
 
@@ -59,7 +60,7 @@ class Source(ABC):
 
     def resolve(self, template: str, values: Mapping[str, str]) -> Path:
         try:
-            expanded = template.format(**values)
+            expanded = expand_environment(template).format(**values)
         except KeyError as error:
             raise InputError(
                 f"unknown placeholder {{{error.args[0]}}} in {template!r}; use one of {sorted(values)}"

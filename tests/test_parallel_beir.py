@@ -1,0 +1,123 @@
+"""Cross-lingual evaluation on parallel collections: judgements move onto the parallel documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.data import LanguagePair
+from harness.data.environment import expand_environment
+from harness.errors import InputError
+from harness.suite import load_suite
+from tests.conftest import write_beir
+
+ENGLISH = [
+    {"_id": "e-cats", "text": "Cats purr and hunt mice."},
+    {"_id": "e-bread", "text": "Bread is baked in an oven."},
+    {"_id": "e-lava", "text": "A volcano erupts lava."},
+]
+GERMAN = [
+    {"_id": "g-brot", "text": "Brot wird im Ofen gebacken."},
+    {"_id": "g-katzen", "text": "Katzen schnurren und jagen Mäuse."},
+    {"_id": "g-lava", "text": "Ein Vulkan speit Lava."},
+]
+
+
+def write_parallel(root: Path, german_qrels: list[tuple[str, str, int]] | None = None) -> Path:
+    write_beir(
+        root / "en",
+        ENGLISH,
+        [{"_id": "q1", "text": "what purrs"}, {"_id": "q2", "text": "how is bread made"}],
+        [("q1", "e-cats", 1), ("q2", "e-bread", 1)],
+        split="validation",
+    )
+    write_beir(
+        root / "de",
+        GERMAN,
+        [
+            {"_id": "q1", "text": "was schnurrt"},
+            {"_id": "q2", "text": "wie macht man Brot"},
+            {"_id": "q3", "text": "was speit ein Vulkan"},
+        ],
+        german_qrels or [("q1", "g-katzen", 1), ("q2", "g-brot", 1), ("q3", "g-lava", 1)],
+        split="validation",
+    )
+    return root
+
+
+def suite_file(tmp_path: Path, data: Path) -> Path:
+    path = tmp_path / "parallel.yaml"
+    path.write_text(
+        "name: parallel\nsplit: validation\nmetrics: [ndcg@10]\nprimary_metric: ndcg@10\n"
+        f"datasets:\n  - name: toy\n    source: {{kind: parallel-beir, path: {data}}}\n"
+        "    languages: [en, de, de-en]\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def load(tmp_path: Path, label: str, **qrels: list[tuple[str, str, int]]):
+    data = write_parallel(tmp_path / "data", qrels.get("german"))
+    suite = load_suite(str(suite_file(tmp_path, data)))
+    [unit] = [unit for unit in suite.units([label]) if unit.languages.label == label]
+    return unit.load()
+
+
+def test_cross_lingual_pair_reads_query_language_queries_and_document_language_corpus(tmp_path: Path) -> None:
+    task = load(tmp_path, "de-en")
+    assert task.languages == LanguagePair("de", "en")
+    assert task.corpus.ids == ["e-cats", "e-bread", "e-lava"]
+    assert task.corpus.language == "en"
+    assert task.queries.language == "de"
+    assert task.queries.texts[0] == "was schnurrt"
+
+
+def test_judgements_move_to_the_parallel_english_documents(tmp_path: Path) -> None:
+    task = load(tmp_path, "de-en")
+    # q3 is judged only in German and its paragraph was never linked to an English one: dropped
+    assert task.qrels == {"q1": {"e-cats": 1}, "q2": {"e-bread": 1}}
+    assert task.queries.ids == ["q1", "q2"]
+    assert task.metadata["judgements_without_parallel_document"] == 1
+    assert task.metadata["aligned_documents"] == 2
+
+
+def test_monolingual_label_reads_one_folder_unchanged(tmp_path: Path) -> None:
+    task = load(tmp_path, "de")
+    assert task.qrels == {"q1": {"g-katzen": 1}, "q2": {"g-brot": 1}, "q3": {"g-lava": 1}}
+    assert task.corpus.language == task.queries.language == "de"
+
+
+def test_a_paragraph_linked_to_two_english_paragraphs_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not parallel: document 'g-katzen'"):
+        load(tmp_path, "de-en", german=[("q1", "g-katzen", 1), ("q2", "g-katzen", 1)])
+
+
+def test_environment_variables_expand_in_source_paths() -> None:
+    assert expand_environment("${DATA}/xquad", {"DATA": "/d"}) == "/d/xquad"
+    assert expand_environment("${ESCI:-}", {}) == ""
+    assert expand_environment("${ESCI:-cache}", {}) == "cache"
+    with pytest.raises(InputError, match="needs the environment variable HARNESS_X, which is not set"):
+        expand_environment("${HARNESS_X}", {})
+
+
+def test_bundled_xquad_suite_without_its_folder_says_which_variable_to_set(monkeypatch) -> None:
+    monkeypatch.delenv("HARNESS_XQUAD_DIR", raising=False)
+    [unit] = load_suite("xquad").units(["de-en"])
+    with pytest.raises(InputError, match="HARNESS_XQUAD_DIR"):
+        unit.load()
+
+
+@pytest.mark.slow
+def test_real_xquad_cross_lingual_qrels_equal_the_english_ones(shared_data: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HARNESS_XQUAD_DIR", str(shared_data / "xquad"))
+    suite = load_suite("xquad")
+    english = suite.units(["en"])[0].load()
+    for label in ("de-en", "zh-en", "hi-en"):
+        task = suite.units([label])[0].load()
+        assert task.corpus.ids == english.corpus.ids
+        assert task.metadata["judgements_without_parallel_document"] == 0
+        assert task.metadata["aligned_documents"] == 240
+        # question ids are shared: each moved judgement is exactly the English judgement of that question
+        assert task.qrels == {query_id: english.qrels[query_id] for query_id in task.qrels}
+        assert len(task.queries) == {"de-en": 1181, "zh-en": 1181, "hi-en": 1183}[label]
