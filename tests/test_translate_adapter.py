@@ -94,8 +94,7 @@ def write_card(folder: Path, translator: Path, **parameters: object) -> Path:
 def run(suite: Path, card: Path, results: Path) -> dict:
     outcome = runner.invoke(
         app,
-        ["run", "--suite", str(suite), "-m", str(card), "--results-dir", str(results), "--no-report"]
-        + ["--no-energy", "--latency-sample", "2"],
+        ["run", "--suite", str(suite), "-m", str(card), "--results-dir", str(results), "--no-report", "--no-energy"],
         catch_exceptions=False,
     )
     assert outcome.exit_code == 0, outcome.output

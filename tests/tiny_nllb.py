@@ -32,7 +32,8 @@ def write_tiny_nllb(folder: Path, texts: Sequence[str] = TINY_TEXTS, d_model: in
     folder.mkdir(parents=True, exist_ok=True)
     bpe = Tokenizer(models.BPE(unk_token="<unk>"))
     bpe.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
-    bpe.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=300, special_tokens=["<s>", "<pad>", "</s>", "<unk>"]))
+    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<s>", "<pad>", "</s>", "<unk>"])
+    bpe.train_from_iterator(texts, trainer)
     trained = json.loads(bpe.to_str())["model"]
     tokenizer = NllbTokenizer(vocab=trained["vocab"], merges=[tuple(pair) for pair in trained["merges"]])
     tokenizer.save_pretrained(folder)

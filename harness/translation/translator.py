@@ -113,7 +113,8 @@ class Translator:
         """(the value `tokenizer.src_lang` takes, the language token) for an ISO code."""
         if hasattr(self.tokenizer, "get_lang_token"):  # M2M-100: ISO codes, tokens `__de__`
             code = self.language_codes.get(language, language)
-            token = self.tokenizer.get_lang_token(code) if code in getattr(self.tokenizer, "lang_code_to_id", {}) else ""
+            known = getattr(self.tokenizer, "lang_code_to_id", {})
+            token = self.tokenizer.get_lang_token(code) if code in known else ""
         else:  # NLLB-200: FLORES-200 codes, which are also the tokens
             code = token = require_flores_code(language, self.language_codes, where=f" (translator {self.name})")
         token_id = self.tokenizer.convert_tokens_to_ids(token) if token else None

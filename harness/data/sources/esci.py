@@ -35,6 +35,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import Field
+
 from harness.data.dataset import Corpus, LanguagePair, Qrels, Queries, RetrievalTask
 from harness.data.environment import expand_environment
 from harness.data.formats import sha256_of_files
@@ -80,7 +82,7 @@ class EsciParams(SourceParams):
     # Folder holding the two parquet files; empty: the cache, downloading what is missing.
     path: str = ""
     url: str = OFFICIAL_URL
-    sha256: dict[str, str] = dict(OFFICIAL_SHA256)
+    sha256: dict[str, str] = Field(default_factory=lambda: dict(OFFICIAL_SHA256))
     task_version: Literal["small", "large"] = "small"
     catalogue: Literal["judged", "all"] = "judged"
     version: str | None = None
