@@ -189,3 +189,17 @@ def test_bundled_translate_cards_name_a_pinned_nllb_and_a_bundled_retriever() ->
         assert card.parameters["translator"]["hub_id"] == "facebook/nllb-200-distilled-600M"
         assert len(card.parameters["translator"]["revision"]) == 40
         load_card(card.parameters["retriever"])
+
+
+def test_m2m100_checkpoints_use_iso_language_tokens(tmp_path: Path) -> None:
+    pytest.importorskip("sentencepiece", reason="M2M-100's tokenizer needs sentencepiece")
+    from tests.tiny_nllb import write_tiny_m2m100
+
+    encoder = load_encoder(load_card(str(write_card(tmp_path, write_tiny_m2m100(tmp_path / "m2m"), cache=False))))
+    translator = encoder.translator
+    assert translator._codes("de") == ("de", "__de__")
+    [translated], stats = translator.translate(["Wie wird Brot gebacken?"], "de", "en")
+    assert stats.generated == 1
+    assert "__" not in translated  # language tokens never leak into the text handed to the retriever
+    with pytest.raises(InputError, match="has no language token for 'la'"):
+        translator.translate(["Quis est?"], "la", "en")

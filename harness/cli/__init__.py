@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import listing, report, run
+from harness.cli import distill, listing, report, run
 
 app = typer.Typer(
     name="harness",
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.command("run")(run.run_command)
 app.command("report")(report.report_command)
 app.add_typer(listing.app, name="list")
+app.add_typer(distill.app, name="distill")
 
 
 def main() -> None:

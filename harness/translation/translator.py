@@ -20,7 +20,7 @@ from harness.adapters.common import resolve_device, torch_dtype
 from harness.adapters.weights import ResolvedWeights
 from harness.encode import ProgressCallback, length_sorted_batches
 from harness.errors import InputError
-from harness.flores import require_flores_code
+from harness.flores import FLORES_200, require_flores_code
 from harness.translation.cache import TranslationCache, TranslationKey
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;।])\s+|(?<=[。！？；])")
@@ -102,6 +102,7 @@ class Translator:
             )
         self.model.eval().to(self._device)
         self._torch = torch
+        self._language_ids = self._language_token_ids()
         self.revision = weights.revision or folder_fingerprint(weights.path)
         self.name = weights.hub_id or str(weights.path)
 
@@ -121,6 +122,13 @@ class Translator:
         if token_id is None or token_id == self.tokenizer.unk_token_id:
             raise InputError(f"translation model {self.name} has no language token for {language!r} ({code})")
         return code, token
+
+    def _language_token_ids(self) -> set[int]:
+        """Ids of every language token, dropped from outputs (M2M-100's are not marked special)."""
+        if hasattr(self.tokenizer, "lang_token_to_id"):
+            return set(self.tokenizer.lang_token_to_id.values())
+        ids = self.tokenizer.convert_tokens_to_ids(sorted(FLORES_200))
+        return {token_id for token_id in ids if token_id != self.tokenizer.unk_token_id}
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -184,7 +192,8 @@ class Translator:
                 num_beams=self.generation.num_beams,
                 max_new_tokens=self.generation.max_new_tokens,
             )
-        return [text.strip() for text in self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
+        kept = [[token for token in row if token not in self._language_ids] for row in generated.tolist()]
+        return [text.strip() for text in self.tokenizer.batch_decode(kept, skip_special_tokens=True)]
 
     def describe(self) -> dict[str, Any]:
         return {
