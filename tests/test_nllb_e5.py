@@ -20,6 +20,7 @@ from tests.conftest import TINY_CORPUS, TINY_QRELS, TINY_QUERIES, write_beir
 from tests.tiny_models import write_tiny_bert
 from tests.tiny_nllb import write_tiny_nllb, write_tiny_nllb_e5
 
+pytest.importorskip("peft", reason="NLLB-E5's LoRA adapter needs peft (the test extra installs it)")
 runner = CliRunner()
 
 PAIRS = [

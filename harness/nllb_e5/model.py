@@ -22,7 +22,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from harness.errors import InputError
+from harness.errors import HarnessError, InputError
 from harness.nllb_e5.layout import LORA_DIR, PROJECTION_FILE, NllbE5Config, ProjectionConfig
 
 Role = Literal["query", "passage"]
@@ -154,27 +154,34 @@ def load_base_models(nllb_path: Path, e5_path: Path, dtype: torch.dtype) -> tupl
     return nllb_encoder, nllb_tokenizer, e5, e5_tokenizer
 
 
+def _peft() -> Any:
+    try:
+        import peft
+    except ImportError:
+        raise HarnessError("NLLB-E5's LoRA adapter needs PEFT: pip install 'harness[nllb-e5]' (or peft)") from None
+    return peft
+
+
 def with_trained_lora(e5: nn.Module, folder: Path) -> nn.Module:
     """E5 with the folder's LoRA adapter merged into its weights (inference needs no PEFT wrapper)."""
-    from peft import PeftModel
+    peft = _peft()
 
     lora = folder / LORA_DIR
     if not (lora / "adapter_config.json").is_file():
         raise InputError("the LoRA adapter (lora/adapter_config.json, PEFT format) is missing", path=folder)
     try:
         with _quiet_peft():
-            return PeftModel.from_pretrained(e5, lora).merge_and_unload()
+            return peft.PeftModel.from_pretrained(e5, lora).merge_and_unload()
     except (RuntimeError, ValueError, KeyError) as error:
         raise InputError(f"the LoRA adapter does not fit the E5 checkpoint: {error}", path=lora) from None
 
 
 def with_new_lora(e5: nn.Module, rank: int, alpha: int, dropout: float) -> nn.Module:
     """E5 wrapped for training: LoRA on the attention's query, key and value; all else frozen."""
-    from peft import LoraConfig, get_peft_model
-
-    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=LORA_TARGETS, bias="none")
+    peft = _peft()
+    config = peft.LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=LORA_TARGETS, bias="none")
     with _quiet_peft():
-        return get_peft_model(e5, config)
+        return peft.get_peft_model(e5, config)
 
 
 @contextlib.contextmanager
