@@ -25,9 +25,8 @@ TINY_TEXTS = [
 
 
 def write_tiny_nllb(folder: Path, texts: Sequence[str] = TINY_TEXTS, d_model: int = 16, seed: int = 0) -> Path:
-    import torch
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import M2M100Config, M2M100ForConditionalGeneration, NllbTokenizer
+    from transformers import NllbTokenizer
 
     folder.mkdir(parents=True, exist_ok=True)
     bpe = Tokenizer(models.BPE(unk_token="<unk>"))
@@ -37,25 +36,7 @@ def write_tiny_nllb(folder: Path, texts: Sequence[str] = TINY_TEXTS, d_model: in
     trained = json.loads(bpe.to_str())["model"]
     tokenizer = NllbTokenizer(vocab=trained["vocab"], merges=[tuple(pair) for pair in trained["merges"]])
     tokenizer.save_pretrained(folder)
-    config = M2M100Config(
-        vocab_size=len(tokenizer),
-        d_model=d_model,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=2 * d_model,
-        decoder_ffn_dim=2 * d_model,
-        max_position_embeddings=128,
-        scale_embedding=True,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        decoder_start_token_id=tokenizer.eos_token_id,
-    )
-    torch.manual_seed(seed)
-    M2M100ForConditionalGeneration(config).save_pretrained(folder)
-    return folder
+    return _write_tiny_translation_model(folder, tokenizer, len(tokenizer), d_model, seed)
 
 
 def write_tiny_nllb_e5(folder: Path, nllb: Path, e5: Path, seed: int = 0) -> Path:
@@ -100,8 +81,7 @@ def write_tiny_m2m100(folder: Path, texts: Sequence[str] = TINY_TEXTS, d_model: 
     import io
 
     import sentencepiece
-    import torch
-    from transformers import M2M100Config, M2M100ForConditionalGeneration, M2M100Tokenizer
+    from transformers import M2M100Tokenizer
 
     folder.mkdir(parents=True, exist_ok=True)
     model = io.BytesIO()
@@ -123,8 +103,17 @@ def write_tiny_m2m100(folder: Path, texts: Sequence[str] = TINY_TEXTS, d_model: 
     for path in staging.iterdir():
         path.unlink()
     staging.rmdir()
+    vocab_size = max(tokenizer.lang_code_to_id.values()) + 1 + tokenizer.num_madeup_words
+    return _write_tiny_translation_model(folder, tokenizer, vocab_size, d_model, seed)
+
+
+def _write_tiny_translation_model(folder: Path, tokenizer, vocab_size: int, d_model: int, seed: int) -> Path:
+    """A random 1+1-layer `M2M100ForConditionalGeneration` (NLLB-200's and M2M-100's class) beside its tokenizer."""
+    import torch
+    from transformers import M2M100Config, M2M100ForConditionalGeneration
+
     config = M2M100Config(
-        vocab_size=max(tokenizer.lang_code_to_id.values()) + 1 + tokenizer.num_madeup_words,
+        vocab_size=vocab_size,
         d_model=d_model,
         encoder_layers=1,
         decoder_layers=1,
@@ -133,6 +122,7 @@ def write_tiny_m2m100(folder: Path, texts: Sequence[str] = TINY_TEXTS, d_model: 
         encoder_ffn_dim=2 * d_model,
         decoder_ffn_dim=2 * d_model,
         max_position_embeddings=128,
+        scale_embedding=True,
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
