@@ -121,3 +121,27 @@ def test_real_xquad_cross_lingual_qrels_equal_the_english_ones(shared_data: Path
         # question ids are shared: each moved judgement is exactly the English judgement of that question
         assert task.qrels == {query_id: english.qrels[query_id] for query_id in task.qrels}
         assert len(task.queries) == {"de-en": 1181, "zh-en": 1181, "hi-en": 1183}[label]
+
+
+def test_results_carry_the_language_pair_and_the_alignment(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    suite = suite_file(tmp_path, write_parallel(tmp_path / "data"))
+    results = tmp_path / "results"
+    outcome = CliRunner().invoke(
+        app,
+        ["run", "--suite", str(suite), "-m", "bm25", "--results-dir", str(results), "--no-report", "--no-energy"],
+        catch_exceptions=False,
+    )
+    assert outcome.exit_code == 0, outcome.output
+    records = {path.name: json.loads(path.read_text()) for path in results.rglob("*.json")}
+    assert sorted(records) == ["toy.de-en.validation.json", "toy.de.validation.json", "toy.en.validation.json"]
+    pair = records["toy.de-en.validation.json"]
+    assert (pair["language"], pair["query_language"], pair["document_language"]) == ("de-en", "de", "en")
+    assert pair["dataset_identity"]["metadata"]["judgements_without_parallel_document"] == 1
+    german = records["toy.de.validation.json"]
+    assert (german["query_language"], german["document_language"]) == ("de", "de")

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
+from tqdm.auto import tqdm
 
 from harness.data.dataset import Corpus, LanguagePair, Qrels, Queries, RetrievalTask
 from harness.data.environment import expand_environment
@@ -108,8 +109,11 @@ def download(url: str, destination: Path, expected_sha256: str | None) -> Path:
     handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
     try:
         with os.fdopen(handle, "wb") as output, urllib.request.urlopen(url, timeout=30) as response:
-            for block in iter(lambda: response.read(1 << 20), b""):
-                output.write(block)
+            size = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=size, unit="B", unit_scale=True, desc=destination.name, leave=False) as bar:
+                for block in iter(lambda: response.read(1 << 20), b""):
+                    output.write(block)
+                    bar.update(len(block))
         if expected_sha256 and (actual := _sha256(Path(temporary))) != expected_sha256:
             raise InputError(f"downloaded file has SHA-256 {actual}, expected {expected_sha256}", path=url)
         os.replace(temporary, destination)

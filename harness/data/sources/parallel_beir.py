@@ -60,10 +60,7 @@ class ParallelBeirSource(Source):
     Params = ParallelBeirParams
     params: ParallelBeirParams
 
-    def _file(self, template: str, language: str, split: str, dataset: str) -> Path:
-        root = self.resolve(self.params.path, {"dataset": dataset, "split": split})
-        if not root.is_dir():
-            raise InputError("dataset folder not found", path=root)
+    def _file(self, root: Path, template: str, language: str, split: str, dataset: str) -> Path:
         values = {"language": language, "split": split, "dataset": dataset}
         try:
             return root / template.format(**values)
@@ -73,16 +70,19 @@ class ParallelBeirSource(Source):
             ) from None
 
     def load(self, dataset: str, languages: LanguagePair, split: str) -> RetrievalTask:
-        corpus_path = self._file(self.params.corpus, languages.document, split, dataset)
-        queries_path = self._file(self.params.queries, languages.query, split, dataset)
-        qrels_path = self._file(self.params.qrels, languages.query, split, dataset)
+        root = self.resolve(self.params.path, {"dataset": dataset, "split": split})
+        if not root.is_dir():
+            raise InputError("dataset folder not found", path=root)
+        corpus_path = self._file(root, self.params.corpus, languages.document, split, dataset)
+        queries_path = self._file(root, self.params.queries, languages.query, split, dataset)
+        qrels_path = self._file(root, self.params.qrels, languages.query, split, dataset)
         corpus = read_corpus_jsonl(corpus_path, languages.document)
         queries = read_queries_jsonl(queries_path, languages.query)
         qrels, lines = read_qrels(qrels_path)
         files = [corpus_path, queries_path, qrels_path]
         metadata: dict[str, object] = {}
         if languages.is_cross_lingual:
-            target_qrels_path = self._file(self.params.qrels, languages.document, split, dataset)
+            target_qrels_path = self._file(root, self.params.qrels, languages.document, split, dataset)
             target_qrels, _ = read_qrels(target_qrels_path)
             files.append(target_qrels_path)
             qrels, lines, metadata = _moved_judgements(qrels, lines, target_qrels, qrels_path, target_qrels_path)
@@ -96,7 +96,7 @@ class ParallelBeirSource(Source):
             qrels_lines=lines,
             qrels_path=qrels_path,
             source="parallel-beir-local",
-            location=str(corpus_path.parent.parent.resolve()),
+            location=str(root.resolve()),
             checksum=sha256_of_files(files),
             version=self.params.version,
         )
