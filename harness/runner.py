@@ -177,7 +177,7 @@ def evaluate_unit(
         metrics=evaluation.means,
         per_query=evaluation.per_query,
         protocol={**evaluation.protocol, **unit_protocol(unit, passages, len(documents))},
-        dataset_identity=task.identity.to_dict(),
+        dataset_identity={**task.identity.to_dict(), **({"metadata": dict(task.metadata)} if task.metadata else {})},
         efficiency=efficiency,
         energy=energy[0] if energy else None,
         environment={**code_version(), "libraries": library_versions(), "hardware": hardware(encoder.device)},

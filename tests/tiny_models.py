@@ -60,7 +60,7 @@ WORDS = [
 ]
 
 
-def write_tiny_bert(folder: Path, seed: int = 0, hidden_size: int = 16) -> Path:
+def write_tiny_bert(folder: Path, seed: int = 0, hidden_size: int = 16, max_position_embeddings: int = 64) -> Path:
     """A randomly initialised 1-layer BERT with a WordPiece tokenizer: config.json, model.safetensors,
     tokenizer files, as `save_pretrained` writes them."""
     import torch
@@ -70,7 +70,7 @@ def write_tiny_bert(folder: Path, seed: int = 0, hidden_size: int = 16) -> Path:
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[unused0]", "[unused1]", ":", "?", ".", ",", *WORDS]
     vocab_file = folder / "vocab.txt"
     vocab_file.write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+    tokenizer = BertTokenizerFast(vocab=str(vocab_file), do_lower_case=True)
     tokenizer.save_pretrained(folder)
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,
@@ -78,7 +78,7 @@ def write_tiny_bert(folder: Path, seed: int = 0, hidden_size: int = 16) -> Path:
         num_hidden_layers=1,
         num_attention_heads=2,
         intermediate_size=2 * hidden_size,
-        max_position_embeddings=64,
+        max_position_embeddings=max_position_embeddings,
     )
     torch.manual_seed(seed)
     BertModel(config).save_pretrained(folder)

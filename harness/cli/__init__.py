@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import fetch, listing, report, run
+from harness.cli import distill, fetch, listing, report, run
 
 app = typer.Typer(
     name="harness",
@@ -22,6 +22,7 @@ app.command("run")(run.run_command)
 app.command("report")(report.report_command)
 app.command("fetch")(fetch.fetch_command)
 app.add_typer(listing.app, name="list")
+app.add_typer(distill.app, name="distill")
 
 
 def main() -> None:

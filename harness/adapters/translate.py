@@ -1,0 +1,151 @@
+"""Translate-then-retrieve: machine-translate the queries (and optionally the documents), then
+hand the translations to any monolingual retriever named by its card (BM25, MiniLM, SPLADE...).
+
+The retriever is built through the same card registry as any model, so every adapter composes.
+Queries are translated into the documents' language (`target_language: auto`), or into a fixed
+language, in which case `translate_documents: true` brings the documents there too.
+
+Cost. Translation runs inside `encode_queries` / `encode_documents`, so its time is part of the
+record's `query_encode_s` / `corpus_encode_s` (and end-to-end QPS), and its energy part of the
+unit's energy reading. `describe()` breaks it out under `translation`: model and revision,
+generation settings, and per side the texts, unique segments, cache hits and seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.adapters import load_encoder
+from harness.adapters.common import card_parameters
+from harness.adapters.weights import WeightsSpec, resolve_weights
+from harness.cards import ModelCard, load_card
+from harness.encode import Encoder, EncodeSettings, ProgressCallback, Representation
+from harness.errors import InputError
+from harness.languages import is_known_language
+from harness.translation import GenerationSettings, TranslationCache, TranslationStats, Translator, default_cache_dir
+
+COST_NOTE = (
+    "translation runs inside query (and, when documents are translated, corpus) encoding: its time is part of "
+    "efficiency.query_encode_s / corpus_encode_s and its energy part of this unit's energy reading"
+)
+
+
+class TranslateParameters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    translator: WeightsSpec
+    # A card name (`bm25`) or a path, relative to this card's folder.
+    retriever: str
+    target_language: str = "auto"
+    translate_documents: bool = False
+    num_beams: int = Field(default=4, ge=1)
+    max_new_tokens: int = Field(default=256, ge=1)
+    max_input_tokens: int = Field(default=512, ge=4)
+    cache: bool = True
+    cache_dir: str | None = None
+    # ISO code -> the translation model's own code, where the default mapping is not wanted.
+    language_codes: dict[str, str] = Field(default_factory=dict)
+
+
+class TranslateEncoder(Encoder):
+    """A pipeline whose family is its retriever's: the runner indexes what the retriever produces."""
+
+    family = "dense"  # replaced per instance by the retriever's family
+    Parameters = TranslateParameters
+
+    def __init__(self, card: ModelCard, settings: EncodeSettings) -> None:
+        super().__init__(card, settings)
+        self.params = card_parameters(card, TranslateParameters)
+        target = self.params.target_language
+        if target != "auto" and not is_known_language(target):
+            raise InputError(f"unknown language code {target!r}", path=card.path, key="parameters.target_language")
+        if self.params.translate_documents and target == "auto":
+            raise InputError(
+                "translating the documents needs a fixed target language (e.g. `target_language: en`)",
+                path=card.path,
+                key="parameters.target_language",
+            )
+        self.retriever_card = load_card(self.params.retriever, [card.path.parent] if card.path else [])
+        if self.retriever_card.adapter == card.adapter:
+            raise InputError("the retriever of a translate card cannot itself translate", path=card.path)
+        self.retriever = load_encoder(self.retriever_card, settings)
+        self.family = self.retriever.family  # type: ignore[misc]
+        cache = None
+        if self.params.cache:
+            directory = Path(self.params.cache_dir).expanduser() if self.params.cache_dir else default_cache_dir()
+            if not directory.is_absolute() and card.path:
+                directory = card.path.parent / directory
+            cache = TranslationCache(directory)
+        self.translator = Translator(
+            resolve_weights(self.params.translator, card),
+            GenerationSettings(
+                num_beams=self.params.num_beams,
+                max_new_tokens=self.params.max_new_tokens,
+                max_input_tokens=self.params.max_input_tokens,
+                batch_size=settings.batch_size,
+            ),
+            device=settings.device,
+            dtype=settings.dtype,
+            language_codes=self.params.language_codes,
+            cache=cache,
+            trust_remote_code=card.trust_remote_code,
+        )
+        self._document_language: str | None = None
+        self._costs: dict[str, TranslationStats] = {}
+
+    @property
+    def device(self) -> str:
+        return self.retriever.device
+
+    def encode_documents(
+        self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
+    ) -> Representation:
+        self._costs = {}  # documents come first in every unit: a new unit's accounting starts here
+        target = self.params.target_language
+        if not self.params.translate_documents or language == target:
+            self._document_language = language
+            return self.retriever.encode_documents(texts, language, progress)
+        translated, self._costs["documents"] = self.translator.translate(
+            texts, language, target, progress, by_sentence=True
+        )
+        self._document_language = target
+        return self.retriever.encode_documents(translated, target)
+
+    def encode_queries(
+        self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
+    ) -> Representation:
+        target = self.params.target_language
+        if target == "auto":
+            if self._document_language is None:
+                raise RuntimeError("the target language is the documents': encode the documents before the queries")
+            target = self._document_language
+        if language == target:
+            return self.retriever.encode_queries(texts, language, progress)
+        translated, self._costs["queries"] = self.translator.translate(texts, language, target, progress)
+        return self.retriever.encode_queries(translated, target)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "retriever": {
+                "card": self.retriever_card.name,
+                "adapter": self.retriever_card.adapter,
+                "card_sha256": self.retriever_card.sha256,
+                "family": self.retriever.family,
+                "details": self.retriever.describe(),
+            },
+            "translation": {
+                "model": self.translator.describe(),
+                "target_language": self.params.target_language,
+                "translate_documents": self.params.translate_documents,
+                "cache": str(self.translator.cache.path) if self.translator.cache is not None else None,
+                **{side: cost.to_dict() for side, cost in self._costs.items()},
+                "cost_accounting": COST_NOTE,
+            },
+        }
+
+
+ADAPTER = TranslateEncoder
