@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from harness import results
+from harness.cli import app
 from harness.results import MtebRegistry, MtebTask
 from tests.results_factory import make_record, save
 
@@ -117,3 +119,19 @@ def test_mteb_reads_the_export_back(stored: Path, tmp_path: Path) -> None:
     loaded = task_result.from_disk(scifact)
     assert loaded.task_name == "SciFact"
     assert loaded.get_score() == pytest.approx(0.6)
+
+
+def test_export_command_writes_trec_runs_for_the_chosen_model(stored: Path, tmp_path: Path) -> None:
+    outcome = CliRunner().invoke(
+        app, ["export", "trec", "--results-dir", str(stored), "--out", str(tmp_path / "runs"), "-m", "bm25"]
+    )
+    assert outcome.exit_code == 0, outcome.output
+    assert [p.name for p in (tmp_path / "runs").rglob("*.trec")] == ["xquad.de-en.test.trec"]
+
+
+def test_export_command_with_no_matching_result_is_an_input_error(stored: Path, tmp_path: Path) -> None:
+    outcome = CliRunner().invoke(
+        app, ["export", "trec", "--results-dir", str(stored), "--out", str(tmp_path), "-m", "x"]
+    )
+    assert outcome.exit_code == 2
+    assert "no results match" in outcome.output

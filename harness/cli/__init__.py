@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import listing, report, run
+from harness.cli import compare, export, gate, listing, report, run
 
 app = typer.Typer(
     name="harness",
@@ -20,6 +20,9 @@ app = typer.Typer(
 )
 app.command("run")(run.run_command)
 app.command("report")(report.report_command)
+app.command("compare")(compare.compare_command)
+app.command("gate")(gate.gate_command)
+app.command("export")(export.export_command)
 app.add_typer(listing.app, name="list")
 
 
