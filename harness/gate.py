@@ -35,6 +35,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from harness.cards import _read_yaml as read_yaml
 from harness.errors import InputError
 from harness.evaluate import canonical_metric
 from harness.record import ResultRecord
@@ -118,13 +119,7 @@ def expectations_path(root: Path, suite: str, model: str) -> Path:
 
 
 def read_expectations(path: Path) -> Expectations:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(
-            f"invalid YAML: {getattr(error, 'problem', error)}", path=path, line=mark.line + 1 if mark else None
-        ) from None
+    data, _ = read_yaml(path)
     if not isinstance(data, dict):
         raise InputError("expected scores must be a YAML mapping", path=path)
     try:

@@ -217,8 +217,8 @@ def scatter(
         )
     legend = [
         '<circle cx="66" cy="2" r="4" fill="#555" stroke="#555"/><text class="legend" x="74" y="6">on the Pareto front '
-        '(not beaten on both axes)</text><circle cx="318" cy="2" r="4" fill="#fff" stroke="#555"/>'
-        '<text class="legend" x="326" y="6">dominated</text>'
+        '(not beaten on both axes)</text><circle cx="342" cy="2" r="4" fill="#fff" stroke="#555"/>'
+        '<text class="legend" x="350" y="6">dominated</text>'
     ]
     return _svg(title, f"{y_label} against {x_label}; the dashed line is the Pareto front.", body, legend)
 

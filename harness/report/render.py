@@ -189,17 +189,12 @@ def render_reports(
     """Write the leaderboard in each of `formats` (html, md, tex) into `out_dir`; returns the paths."""
     records = latest(results)
     boards = build_boards(records)
-    script = inline_asset("report.js")
     context = {
+        **_page_context(),
         "title": title or "Retrieval leaderboard",
         "boards": boards,
         "sections": _sections(boards, records),
-        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "version": __version__,
         "n_results": len(records),
-        "css": Markup(inline_asset("report.css")),
-        "script": Markup(script),
-        "script_hash": script_hash(script),
     }
     env = template_environment()
     written = []
@@ -208,6 +203,18 @@ def render_reports(
         atomic_write_text(path, env.get_template(f"leaderboard.{name}.j2").render(**context))
         written.append(path)
     return written
+
+
+def _page_context() -> dict[str, Any]:
+    """What every page shares: when and by what it was made, its inline style and its one script."""
+    script = inline_asset("report.js")
+    return {
+        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "version": __version__,
+        "css": Markup(inline_asset("report.css")),
+        "script": Markup(script),
+        "script_hash": script_hash(script),
+    }
 
 
 COMPARISON_FORMATS = {
@@ -256,16 +263,7 @@ def render_comparison(
     comparison: Comparison, out_dir: Path, formats: Iterable[str] = tuple(COMPARISON_FORMATS)
 ) -> list[Path]:
     """Write the comparison in each of `formats` (md, html, tex, json) into `out_dir`; returns the paths."""
-    script = inline_asset("report.js")
-    context = {
-        "c": comparison,
-        "test_names": TESTS,
-        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "version": __version__,
-        "css": Markup(inline_asset("report.css")),
-        "script": Markup(script),
-        "script_hash": script_hash(script),
-    }
+    context = {**_page_context(), "c": comparison, "test_names": TESTS}
     env = template_environment()
     written = []
     for name in formats:
