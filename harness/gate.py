@@ -69,7 +69,7 @@ class ExpectedResult(BaseModel):
     split: str
     checksum: str | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
-    efficiency: dict[str, float] = Field(default_factory=dict)
+    efficiency: dict[str, int | float] = Field(default_factory=dict)
 
     @field_validator("metrics")
     @classmethod
@@ -199,9 +199,9 @@ class GateReport:
         return 0 if self.passed else 1
 
 
-def _efficiency_values(record: ResultRecord) -> dict[str, float]:
+def _efficiency_values(record: ResultRecord) -> dict[str, int | float]:
     efficiency = record.efficiency
-    values: dict[str, float] = {"index_size_bytes": efficiency.index_size_bytes}
+    values: dict[str, int | float] = {"index_size_bytes": efficiency.index_size_bytes}
     for quantile in ("p50", "p95"):
         if quantile in efficiency.search_latency_ms:
             values[f"latency_{quantile}_ms"] = efficiency.search_latency_ms[quantile]

@@ -132,7 +132,7 @@ def test_summary_appends_a_markdown_table(recorded: tuple[Path, Path], tmp_path:
     gate_cli("--results-dir", str(results), "--expected", str(expected), "--summary", str(summary))
     text = summary.read_text()
     assert text.startswith("earlier step\n### harness gate: passed")
-    assert "| demo | bm25 | demo | en | ndcg@10 | 0.6000 | 0.6000 | +0.0000 | ±0.001 | OK |" in text
+    assert "| demo | bm25 | demo | en | ndcg@10 | 0.6000 | 0.6000 | ±0.0000 | ±0.001 | OK |" in text
 
 
 def test_a_malformed_expectation_names_the_file_and_key(recorded: tuple[Path, Path]) -> None:

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.common import console, error_console, reported_errors
 from harness.errors import InputError
 from harness.gate import Check, GateReport, Status, gate, load_expectations, update
-from harness.report.render import markdown_cell
+from harness.report.render import markdown_cell, signed
 from harness.results import load
 
 STYLES = {Status.OK: "green", Status.OKISH: "yellow", Status.FAIL: "bold red", Status.MISSING: "bold red"}
@@ -30,33 +31,36 @@ def _deviation(check: Check) -> str:
     delta = check.delta
     if delta is None:
         return "–"
-    return f"{delta:+.1%}" if check.relative else f"{delta:+.4f}"
+    return f"{delta:+.1%}" if check.relative else signed(delta)
 
 
 def _tolerance(check: Check) -> str:
     return f"+{check.tolerance:.0%}" if check.relative else f"±{check.tolerance:g}"
 
 
-def _table(report: GateReport) -> Table:
-    """Status first and numbers never wrapped, so a narrow CI log still shows every value."""
-    table = Table(title="Regression gate", title_justify="left")
-    table.add_column("status", no_wrap=True)
-    table.add_column("suite · model · dataset/language", overflow="fold")
-    table.add_column("quantity", overflow="fold")
-    for name in ("expected", "actual", "Δ", "tolerance"):
-        table.add_column(name, justify="right", no_wrap=True)
+def _tables(report: GateReport) -> list[Table]:
+    """One table per suite and model, status first and numbers never wrapped: fits a narrow CI log."""
+    tables: dict[tuple[str, str], Table] = {}
     for check in report.checks:
-        style = STYLES[check.status]
+        table = tables.get((check.suite, check.model))
+        if table is None:
+            table = Table(title=escape(f"{check.suite} · {check.model}"), title_justify="left", box=box.SIMPLE_HEAD)
+            table.add_column("status", no_wrap=True)
+            table.add_column("result", overflow="fold")
+            table.add_column("quantity", overflow="fold")
+            for name in ("expected", "actual", "Δ", "tolerance"):
+                table.add_column(name, justify="right", no_wrap=True)
+            tables[(check.suite, check.model)] = table
         table.add_row(
-            f"[{style}]{check.status.value}[/]",
-            escape(f"{check.suite} · {check.model} · {check.dataset}/{check.language}"),
+            f"[{STYLES[check.status]}]{check.status.value}[/]",
+            escape(f"{check.dataset}/{check.language}"),
             escape(check.quantity),
             _value(check, check.expected),
             _value(check, check.actual),
             _deviation(check),
             _tolerance(check),
         )
-    return table
+    return list(tables.values())
 
 
 def _summary_markdown(report: GateReport) -> str:
@@ -144,7 +148,8 @@ def gate_command(
         if not expectations:
             raise InputError("no expected scores match; record them with `harness gate --update`", path=expected)
         report = gate(records, expectations, efficiency=efficiency, allow_missing=allow_missing)
-        console.print(_table(report))
+        for table in _tables(report):
+            console.print(table)
         for entry, record in report.changed_data:
             error_console.print(
                 f"[yellow]note:[/] {escape(record.model.name)} on {escape(record.dataset)}/{escape(record.language)} "
