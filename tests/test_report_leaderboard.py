@@ -140,3 +140,19 @@ def test_cost_sums_index_size_and_emissions_and_averages_latency() -> None:
 def test_each_suite_gets_its_own_board() -> None:
     boards = build_boards([scored("m", "en", 0.5, suite="b"), scored("m", "en", 0.5, suite="a")])
     assert [board.suite for board in boards] == ["a", "b"]
+
+
+def test_a_published_average_is_set_beside_a_complete_average() -> None:
+    average = {"suite": "suite", "dataset": "xquad", "language": "avg", "metric": "ndcg@10", "value": 0.5, "source": ""}
+    records = [scored("m", "en", 0.6, references=[average]), scored("m", "de", 0.5, references=[average])]
+    [board] = build_boards(records)
+    row = board.rows[0]
+    assert row.average_reference is not None and row.average_delta == pytest.approx(0.05)
+    [partial] = build_boards([*records, scored("other", "en", 0.1), scored("other", "fr", 0.1)])
+    assert all(r.average_reference is None for r in partial.rows)  # no model has every column now
+
+
+def test_columns_list_monolingual_languages_before_cross_lingual_pairs() -> None:
+    records = [scored("m", language, 0.5) for language in ("zh", "de-en", "en", "de")]
+    [board] = build_boards(records)
+    assert [c.label for c in board.columns] == ["de", "en", "zh", "de-en"]

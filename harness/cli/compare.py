@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cli.common import console, error_console, reported_errors
+from harness.cli.common import console, error_console, log_console, reported_errors
 from harness.report.compare import Comparison, compare
 from harness.report.render import COMPARISON_FORMATS, number, p_value, render_comparison, signed
 from harness.results import load
@@ -23,16 +24,18 @@ class Test(str, Enum):
 
 def _table(comparison: Comparison, metric: str) -> Table:
     table = Table(
-        title=f"{metric} on {escape(comparison.datasets)}: against {escape(comparison.baseline)}", title_justify="left"
+        title=f"{metric} on {escape(comparison.datasets)}: against {escape(comparison.baseline)}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
     )
     table.add_column("dataset/language" if comparison.show_dataset else "language", no_wrap=True)
-    table.add_column(escape(comparison.baseline), justify="right")
+    table.add_column(escape(comparison.baseline), justify="right", no_wrap=True)
     for model in comparison.models[1:]:
-        table.add_column(escape(model), justify="right")
-        table.add_column("Δ", justify="right")
+        table.add_column(escape(model), justify="right", no_wrap=True, overflow="fold")
+        table.add_column("Δ", justify="right", no_wrap=True, min_width=8)
         for test in comparison.tests:
-            table.add_column(f"p {test}", justify="right")
-        table.add_column("W/T/L", justify="right", overflow="fold")
+            table.add_column(f"p {test}", justify="right", no_wrap=True)
+        table.add_column("W/T/L", justify="right", no_wrap=True)
     for unit in comparison.units:
         cells = [escape(comparison.label(unit)), number(comparison.scores[(comparison.baseline, unit, metric)])]
         for model in comparison.models[1:]:
@@ -111,7 +114,7 @@ def compare_command(
             seed=seed,
         )
         for name in comparison.metrics:
-            console.print(_table(comparison, name))
+            log_console.print(_table(comparison, name))
         console.print(
             f"▲/▼: significant at α = {alpha} by the {mark.value} test after Holm-Bonferroni correction across "
             f"{len(comparison.units)} dataset/language(s); p-values shown are adjusted.",

@@ -10,7 +10,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cli.common import console, error_console, reported_errors
+from harness.cli.common import console, error_console, log_console, reported_errors
 from harness.errors import InputError
 from harness.gate import Check, GateReport, Status, gate, load_expectations, update
 from harness.report.render import markdown_cell, signed
@@ -149,7 +149,7 @@ def gate_command(
             raise InputError("no expected scores match; record them with `harness gate --update`", path=expected)
         report = gate(records, expectations, efficiency=efficiency, allow_missing=allow_missing)
         for table in _tables(report):
-            console.print(table)
+            log_console.print(table)
         for entry, record in report.changed_data:
             error_console.print(
                 f"[yellow]note:[/] {escape(record.model.name)} on {escape(record.dataset)}/{escape(record.language)} "

@@ -156,7 +156,9 @@ class Comparison:
 
     @property
     def show_suite(self) -> bool:
-        return len({u.suite for u in self.units}) > 1
+        """Name the suite only when one dataset name stands in two suites."""
+        pairs = {(u.suite, u.dataset) for u in self.units}
+        return len({dataset for _, dataset in pairs}) < len(pairs)
 
     @property
     def show_dataset(self) -> bool:
@@ -165,7 +167,7 @@ class Comparison:
     @property
     def datasets(self) -> str:
         """The compared suites/datasets, for titles."""
-        return ", ".join(dict.fromkeys(f"{u.suite}/{u.dataset}" for u in self.units))
+        return ", ".join(dict.fromkeys(f"{u.suite}/{u.dataset}" if self.show_suite else u.dataset for u in self.units))
 
     def label(self, unit: Unit) -> str:
         return unit.label(self.show_suite, self.show_dataset)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from statistics import fmean
 
 from harness.record import ResultRecord
-from harness.report.references import Reference, find_reference
+from harness.report.references import Reference, average_reference, find_reference
 from harness.results import Sweep, hardware_label, sweep_of
 
 
@@ -76,6 +76,14 @@ class ModelRow:
     average: float | None
     cost: Cost
     rank: int = 0
+    average_reference: Reference | None = None
+
+    @property
+    def average_delta(self) -> float | None:
+        """Measured average minus the published one."""
+        if self.average is None or self.average_reference is None:
+            return None
+        return self.average - self.average_reference.value
 
     @property
     def scores(self) -> dict[Column, float | None]:
@@ -210,7 +218,8 @@ def _board(suite: str, records: list[ResultRecord]) -> SuiteBoard:
     def column_of(record: ResultRecord) -> Column:
         return Column(record.dataset, record.language, several_datasets)
 
-    columns = sorted({column_of(r) for r in ranked_records}, key=lambda c: (c.dataset, c.language))
+    # monolingual columns first, then the cross-lingual pairs, each alphabetically
+    columns = sorted({column_of(r) for r in ranked_records}, key=lambda c: (c.dataset, "-" in c.language, c.language))
     by_model: dict[str, list[ResultRecord]] = defaultdict(list)
     for record in ranked_records:
         by_model[record.model.name].append(record)
@@ -271,12 +280,14 @@ def _row(model: str, records: list[ResultRecord], columns: list[Column], metric:
         emissions_kg=_sum([e.emissions_kg for e in energies]),
         hardware=" / ".join(sorted({hardware_label(r) for r in records})),
     )
+    average = _mean([cells[c].value for c in columns]) if complete else None
     return ModelRow(
         model=model,
         family=records[0].model.family,
         cells=cells,
-        average=_mean([cells[c].value for c in columns]) if complete else None,
+        average=average,
         cost=cost,
+        average_reference=average_reference(records, metric) if average is not None else None,
     )
 
 
