@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -61,6 +62,13 @@ class Status(str, Enum):
     MISSING = "MISSING"
 
 
+def _check_quantities(values: dict[str, Any]) -> dict[str, Any]:
+    for name in values:
+        if name not in EFFICIENCY_QUANTITIES:
+            raise ValueError(f"unknown efficiency quantity {name!r}; known: {', '.join(EFFICIENCY_QUANTITIES)}")
+    return values
+
+
 class ExpectedResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -75,6 +83,11 @@ class ExpectedResult(BaseModel):
     @classmethod
     def _canonical(cls, metrics: dict[str, float]) -> dict[str, float]:
         return {canonical_metric(name): value for name, value in metrics.items()}
+
+    @field_validator("efficiency")
+    @classmethod
+    def _known_quantities(cls, efficiency: dict[str, int | float]) -> dict[str, int | float]:
+        return _check_quantities(efficiency)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -94,6 +107,11 @@ class Expectations(BaseModel):
     @classmethod
     def _canonical(cls, tolerance: dict[str, float]) -> dict[str, float]:
         return {canonical_metric(name): value for name, value in tolerance.items()}
+
+    @field_validator("efficiency_tolerance")
+    @classmethod
+    def _known_quantities(cls, tolerance: dict[str, float]) -> dict[str, float]:
+        return _check_quantities(tolerance)
 
     @field_validator("tolerance", "efficiency_tolerance")
     @classmethod
@@ -228,20 +246,17 @@ def gate(
             key = (expected.suite, expected.model, *entry.key)
             covered.add(key)
             record = current.get(key)
-            where = (expected.suite, expected.model, *entry.key)
             if record is not None and entry.checksum and record.dataset_identity.get("checksum") != entry.checksum:
                 report.changed_data.append((entry, record))
             for metric, value in entry.metrics.items():
                 tolerance = expected.metric_tolerance(metric)
                 actual = record.metrics.get(metric) if record is not None else None
                 status = Status.MISSING if actual is None else classify(abs(actual - value), tolerance)
-                report.checks.append(Check(*where, metric, value, actual, tolerance, status))
+                report.checks.append(Check(*key, metric, value, actual, tolerance, status))
             if not efficiency:
                 continue
             measured = _efficiency_values(record) if record is not None else {}
             for quantity, value in entry.efficiency.items():
-                if quantity not in EFFICIENCY_QUANTITIES:
-                    continue
                 tolerance = expected.efficiency_tolerance_of(quantity)
                 actual = measured.get(quantity)
                 if actual is None:
@@ -249,7 +264,7 @@ def gate(
                 else:
                     growth = actual / value - 1 if value > 0 else (0.0 if actual <= 0 else math.inf)
                     status = classify(max(growth, 0.0), tolerance)
-                report.checks.append(Check(*where, quantity, value, actual, tolerance, status, relative=True))
+                report.checks.append(Check(*key, quantity, value, actual, tolerance, status, relative=True))
     suites_models = {(e.suite, e.model) for e in expectations}
     report.unexpected = [
         record for key, record in sorted(current.items()) if key not in covered and key[:2] in suites_models

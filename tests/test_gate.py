@@ -157,3 +157,14 @@ def test_no_expectations_is_an_input_error(tmp_path: Path) -> None:
 )
 def test_classify_thresholds(deviation: float, status: Status) -> None:
     assert classify(deviation, 0.001) is status
+
+
+def test_an_unknown_efficiency_quantity_is_named(recorded: tuple[Path, Path]) -> None:
+    results, expected = recorded
+    path = expected / "demo" / "bm25.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["results"][0]["efficiency"]["latency_p99_ms"] = 3.0
+    path.write_text(yaml.safe_dump(data))
+    outcome = gate_cli("--results-dir", str(results), "--expected", str(expected), "--efficiency")
+    assert outcome.exit_code == 2
+    assert "unknown efficiency quantity 'latency_p99_ms'" in outcome.output

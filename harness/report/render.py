@@ -192,7 +192,6 @@ def render_reports(
     context = {
         **_page_context(),
         "title": title or "Retrieval leaderboard",
-        "boards": boards,
         "sections": _sections(boards, records),
         "n_results": len(records),
     }
