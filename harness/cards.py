@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import InputError
 from harness.resources import bundled_dir
+from harness.yaml_files import load_yaml_bytes
 
 
 class ReferenceScore(BaseModel):
@@ -53,20 +53,10 @@ def default_cards_dir() -> Path:
     return bundled_dir("model_cards")
 
 
-def _read_yaml(path: Path) -> tuple[Any, bytes]:
-    raw = path.read_bytes()
-    try:
-        return yaml.safe_load(raw), raw
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise InputError(f"invalid YAML: {getattr(error, 'problem', error)}", path=path, line=line) from None
-
-
 def load_card_file(path: Path) -> ModelCard:
     if not path.is_file():
         raise InputError("model card not found", path=path)
-    data, raw = _read_yaml(path)
+    data, raw = load_yaml_bytes(path)
     if not isinstance(data, dict):
         raise InputError("a model card must be a YAML mapping", path=path)
     try:

@@ -25,11 +25,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import InputError
 from harness.suite import REFERENCES_SUFFIX, Suite, load_suite, suite_metric
+from harness.yaml_files import load_yaml
 
 AVERAGE = "avg"
 """The `language` of a reference that is an average over the suite's languages."""
@@ -71,12 +71,7 @@ def references_path(suite: Suite) -> Path | None:
 def load_reference_file(path: Path, suite: Suite | None = None) -> list[Reference]:
     """Read and check one references file; with `suite`, every entry must name one of its cells."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(f"invalid YAML: {error}", path=path, line=mark.line + 1 if mark else None) from None
-    try:
-        parsed = ReferenceFile.model_validate(data)
+        parsed = ReferenceFile.model_validate(load_yaml(path))
     except ValidationError as error:
         first = error.errors()[0]
         raise InputError(first["msg"], path=path, key=".".join(str(p) for p in first["loc"])) from None

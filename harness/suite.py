@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.data import LanguagePair, RetrievalTask
@@ -40,6 +39,7 @@ from harness.evaluate import canonical_metric
 from harness.evaluate.answers import canonical_answer_metric, is_answer_metric
 from harness.languages import is_known_language
 from harness.resources import bundled_dir
+from harness.yaml_files import load_yaml
 
 
 class PairSpec(BaseModel):
@@ -280,14 +280,7 @@ def parse_suite(data: Any, path: Path | None, base_dir: Path) -> Suite:
 def load_suite_file(path: Path) -> Suite:
     if not path.is_file():
         raise InputError("suite file not found", path=path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(
-            f"invalid YAML: {getattr(error, 'problem', error)}", path=path, line=mark.line + 1 if mark else None
-        ) from None
-    return parse_suite(data, path.resolve(), path.resolve().parent)
+    return parse_suite(load_yaml(path), path.resolve(), path.resolve().parent)
 
 
 REFERENCES_SUFFIX = ".references"

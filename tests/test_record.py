@@ -9,11 +9,11 @@ import pytest
 from harness.record import read_result, write_result
 from harness.record.energy import EnergyMeter, EnergySettings
 from harness.record.measure import PeakMemory, percentiles_ms
-from tests.test_report import make_record
+from tests.results_factory import make_record
 
 
 def test_write_result_puts_the_run_beside_the_json(tmp_path: Path) -> None:
-    path = write_result(tmp_path / "s" / "m" / "d.en.test", make_record("m", "d", "en", 0.5), ["q Q0 d 1 1.0 m\n"])
+    path = write_result(tmp_path / "s" / "m" / "d.en.test", make_record("m", "d", "en"), ["q Q0 d 1 1.0 m\n"])
     assert path.name == "d.en.test.json"
     assert (path.parent / "d.en.test.trec.gz").is_file()
     assert read_result(path).run_file == "d.en.test.trec.gz"
@@ -25,7 +25,7 @@ def test_a_failing_run_writer_leaves_no_files(tmp_path: Path) -> None:
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        write_result(tmp_path / "d.en.test", make_record("m", "d", "en", 0.5), broken_lines())
+        write_result(tmp_path / "d.en.test", make_record("m", "d", "en"), broken_lines())
     assert list(tmp_path.iterdir()) == []
 
 
@@ -56,3 +56,9 @@ def test_energy_reading_names_country_and_method() -> None:
     assert reading.country_iso_code == "DEU"
     assert reading.energy_kwh is not None and reading.energy_kwh > 0
     assert reading.methods  # e.g. ["RAM()", "CPU(Cpu Load)"]
+
+
+def test_result_files_are_readable_by_others(tmp_path: Path) -> None:
+    path = write_result(tmp_path / "d.en.test", make_record("m", "d", "en"), ["q Q0 d 1 1.0 m\n"])
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert path.with_name("d.en.test.trec.gz").stat().st_mode & 0o777 == 0o644

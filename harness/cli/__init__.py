@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import distill, fetch, listing, report, run
+from harness.cli import compare, distill, export, fetch, gate, listing, report, run
 
 app = typer.Typer(
     name="harness",
@@ -21,6 +21,9 @@ app = typer.Typer(
 app.command("run")(run.run_command)
 app.command("report")(report.report_command)
 app.command("fetch")(fetch.fetch_command)
+app.command("compare")(compare.compare_command)
+app.command("gate")(gate.gate_command)
+app.command("export")(export.export_command)
 app.add_typer(listing.app, name="list")
 app.add_typer(distill.app, name="distill")
 

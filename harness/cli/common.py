@@ -13,6 +13,8 @@ from harness.errors import HarnessError, InputError, SourceUnavailableError
 
 console = Console()
 error_console = Console(stderr=True)
+# Tables of numbers read in CI logs and pipes, where rich would otherwise assume 80 columns and cut them.
+log_console = console if console.is_terminal else Console(width=max(console.width, 160))
 
 EXIT_INPUT = 2
 EXIT_UNAVAILABLE = 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,18 +15,39 @@ from harness.record import load_results
 from harness.report import render_reports
 
 
+class ReportFormat(str, Enum):
+    html = "html"
+    md = "md"
+    tex = "tex"
+
+
 def report_command(
     results_dir: Annotated[Path, typer.Option(help="Folder of result JSON files (searched recursively).")] = Path(
         "results"
     ),
-    out: Annotated[Path, typer.Option("--out", help="Folder for leaderboard.md and index.html.")] = Path("reports"),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for index.html, leaderboard.md and leaderboard.tex.")
+    ] = Path("reports"),
+    formats: Annotated[
+        list[ReportFormat] | None,
+        typer.Option("--format", help="Only these formats (repeatable). Default: html, md and tex."),
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Title of the page and tables.")] = None,
 ) -> None:
-    """Render a leaderboard (Markdown and a self-contained HTML page) from `results/`."""
+    """Render the leaderboard from `results/`: one self-contained HTML page, Markdown and LaTeX.
+
+    Per suite: models x languages on the suite's metric with averages, ranks and the published
+    value where a card records one; cost (index size, throughput, latency, QPS, energy, emissions,
+    hardware); charts of effectiveness against latency, index size and emissions with the Pareto
+    front; cross-lingual matrices; sparsity-sweep curves; the provenance of every result.
+    The HTML page needs no network: styles, script and charts are inline.
+    """
     with reported_errors():
         if not results_dir.is_dir():
             raise InputError("results folder not found; run `harness run` first", path=results_dir)
         results = load_results(results_dir)
         if not results:
             raise InputError("no results to report; run `harness run` first", path=results_dir)
-        for path in render_reports(results, out):
+        chosen = [f.value for f in formats] if formats else ["html", "md", "tex"]
+        for path in render_reports(results, out, chosen, title):
             console.print(f"wrote [bold]{escape(str(path))}[/]")

@@ -1,16 +1,20 @@
-"""The leaderboard as data: per suite, models x (dataset, language) on the primary metric, plus cost.
+"""The leaderboard as data: per suite, models x (dataset, language) on the suite's metric, with the
+published value where one is known, cost, cross-lingual matrices and sparsity sweeps.
 
-Rendering (Markdown, HTML) only formats what is computed here, so the numbers are tested once.
+Rendering (HTML, Markdown, LaTeX) only formats what is computed here, so the numbers are tested once.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
 
 from harness.record import ResultRecord
+from harness.report.references import Reference, average_reference, find_reference
+from harness.results import Sweep, hardware_label, sweep_of
 
 
 @dataclass(frozen=True)
@@ -24,24 +28,132 @@ class Column:
         return f"{self.dataset}/{self.language}" if self.show_dataset else self.language
 
 
+def result_id(record: ResultRecord) -> str:
+    """A stable HTML anchor for one result (links a score to its provenance)."""
+    sweep = sweep_of(record)
+    key = "\x1f".join(
+        [record.suite, record.model.name, record.dataset, record.language, record.split]
+        + ([sweep.group, sweep.pruning.documents, sweep.pruning.queries] if sweep else [])
+    )
+    return "r-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: float | None
+    sampled: bool
+    result_id: str
+    reference: Reference | None = None
+
+    @property
+    def delta(self) -> float | None:
+        """Measured minus published."""
+        return None if self.value is None or self.reference is None else self.value - self.reference.value
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A model's cost over one suite: index size and energy summed over its results, rates and
+    latencies averaged, peak memory the maximum."""
+
+    index_size_bytes: int
+    documents_per_s: float | None
+    queries_per_s: float | None
+    search_qps: float | None
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    peak_memory_bytes: int
+    energy_kwh: float | None
+    emissions_kg: float | None
+    hardware: str
+
+
 @dataclass
 class ModelRow:
     model: str
     family: str
-    scores: dict[Column, float | None]
-    sampled: set[Column]
+    cells: dict[Column, Cell]
     average: float | None
+    cost: Cost
     rank: int = 0
-    index_size_bytes: int = 0
-    documents_per_s: float | None = None
-    queries_per_s: float | None = None
-    search_qps: float | None = None
-    latency_p50_ms: float | None = None
-    latency_p95_ms: float | None = None
-    peak_memory_bytes: int = 0
-    energy_kwh: float | None = None
-    emissions_kg: float | None = None
-    hardware: str = ""
+    average_reference: Reference | None = None
+
+    @property
+    def average_delta(self) -> float | None:
+        """Measured average minus the published one."""
+        if self.average is None or self.average_reference is None:
+            return None
+        return self.average - self.average_reference.value
+
+    @property
+    def scores(self) -> dict[Column, float | None]:
+        return {column: cell.value for column, cell in self.cells.items()}
+
+    @property
+    def sampled(self) -> bool:
+        return any(cell.sampled for cell in self.cells.values())
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """A measured value next to the published one."""
+
+    model: str
+    column: Column
+    metric: str
+    value: float
+    reference: Reference
+
+    @property
+    def delta(self) -> float:
+        return self.value - self.reference.value
+
+
+@dataclass
+class LanguageMatrix:
+    """Query language x document language for one model and dataset; the diagonal is monolingual."""
+
+    model: str
+    dataset: str
+    languages: list[str]
+    values: dict[tuple[str, str], float]
+
+    def get(self, query_language: str, document_language: str) -> float | None:
+        return self.values.get((query_language, document_language))
+
+    @property
+    def best(self) -> float:
+        return max(self.values.values())
+
+    @property
+    def worst(self) -> float:
+        return min(self.values.values())
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    model: str
+    column: Column
+    sweep: Sweep
+    score: float | None
+    latency_p50_ms: float | None
+    index_size_bytes: int
+    result_id: str
+
+
+@dataclass
+class SweepGroup:
+    name: str
+    points: list[SweepPoint]
+
+    def series(self) -> dict[str, list[SweepPoint]]:
+        """Points by line to draw: one per dataset/language (and model, when a group holds several)."""
+        several_models = len({p.model for p in self.points}) > 1
+        lines: dict[str, list[SweepPoint]] = defaultdict(list)
+        for point in self.points:
+            name = f"{point.model} {point.column.label}" if several_models else point.column.label
+            lines[name].append(point)
+        return dict(lines)
 
 
 @dataclass
@@ -51,6 +163,9 @@ class SuiteBoard:
     columns: list[Column]
     rows: list[ModelRow]
     results: list[ResultRecord] = field(default_factory=list)
+    reproductions: list[Reproduction] = field(default_factory=list)
+    matrices: list[LanguageMatrix] = field(default_factory=list)
+    sweeps: list[SweepGroup] = field(default_factory=list)
 
     @property
     def best(self) -> dict[Column, float]:
@@ -61,6 +176,10 @@ class SuiteBoard:
             if values:
                 best[column] = max(values)
         return best
+
+    @property
+    def anchor(self) -> str:
+        return "suite-" + hashlib.sha1(self.suite.encode("utf-8")).hexdigest()[:10]
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -73,43 +192,57 @@ def _sum(values: Sequence[float | None]) -> float | None:
     return sum(present) if present else None
 
 
-def _hardware(record: ResultRecord) -> str:
-    hw = record.environment.get("hardware", {})
-    gpu = hw.get("gpu")
-    return gpu["name"] if isinstance(gpu, dict) else f"{hw.get('cpu', '?')} ({hw.get('cpu_cores', '?')} cores)"
-
-
-def _latest(results: Sequence[ResultRecord]) -> list[ResultRecord]:
-    """One result per (suite, model, dataset, language, split): the newest."""
-    latest: dict[tuple[str, ...], ResultRecord] = {}
+def latest(results: Sequence[ResultRecord]) -> list[ResultRecord]:
+    """One result per (suite, model, dataset, language, split, sweep setting): the newest."""
+    newest: dict[str, ResultRecord] = {}
     for record in results:
-        key = (record.suite, record.model.name, record.dataset, record.language, record.split)
-        if key not in latest or record.created_at >= latest[key].created_at:
-            latest[key] = record
-    return list(latest.values())
+        key = result_id(record)
+        if key not in newest or record.created_at >= newest[key].created_at:
+            newest[key] = record
+    return list(newest.values())
 
 
 def build_boards(results: Sequence[ResultRecord]) -> list[SuiteBoard]:
     by_suite: dict[str, list[ResultRecord]] = defaultdict(list)
-    for record in _latest(results):
+    for record in latest(results):
         by_suite[record.suite].append(record)
-    boards = []
-    for suite in sorted(by_suite):
-        records = by_suite[suite]
-        metric = _main_metric(records)
-        several_datasets = len({r.dataset for r in records}) > 1
-        columns = sorted(
-            {Column(r.dataset, r.language, several_datasets) for r in records}, key=lambda c: (c.dataset, c.language)
-        )
-        by_model: dict[str, list[ResultRecord]] = defaultdict(list)
-        for record in records:
-            by_model[record.model.name].append(record)
-        rows = [_row(model, by_model[model], columns, metric, several_datasets) for model in sorted(by_model)]
-        ranked = sorted(rows, key=lambda r: (r.average is None, -(r.average or 0.0), r.model))
-        for position, row in enumerate(ranked, start=1):
-            row.rank = position
-        boards.append(SuiteBoard(suite=suite, metric=metric, columns=columns, rows=ranked, results=records))
-    return boards
+    return [_board(suite, by_suite[suite]) for suite in sorted(by_suite)]
+
+
+def _board(suite: str, records: list[ResultRecord]) -> SuiteBoard:
+    ranked_records = [r for r in records if sweep_of(r) is None]
+    sweep_records = [r for r in records if sweep_of(r) is not None]
+    metric = _main_metric(ranked_records or sweep_records)
+    several_datasets = len({r.dataset for r in records}) > 1
+
+    def column_of(record: ResultRecord) -> Column:
+        return Column(record.dataset, record.language, several_datasets)
+
+    # monolingual columns first, then the cross-lingual pairs, each alphabetically
+    columns = sorted({column_of(r) for r in ranked_records}, key=lambda c: (c.dataset, "-" in c.language, c.language))
+    by_model: dict[str, list[ResultRecord]] = defaultdict(list)
+    for record in ranked_records:
+        by_model[record.model.name].append(record)
+    rows = [_row(model, by_model[model], columns, metric, column_of) for model in sorted(by_model)]
+    rows.sort(key=lambda r: (r.average is None, -(r.average or 0.0), r.model))
+    for position, row in enumerate(rows, start=1):
+        row.rank = position
+    reproductions = [
+        Reproduction(record.model.name, column_of(record), name, value, reference)
+        for record in sorted(ranked_records, key=lambda r: (r.model.name, r.dataset, r.language))
+        for name, value in record.metrics.items()
+        if (reference := find_reference(record, name)) is not None
+    ]
+    return SuiteBoard(
+        suite=suite,
+        metric=metric,
+        columns=columns,
+        rows=rows,
+        results=sorted(ranked_records, key=lambda r: (r.model.name, r.dataset, r.language)),
+        reproductions=reproductions,
+        matrices=_matrices(ranked_records, metric),
+        sweeps=_sweeps(sweep_records, metric, column_of),
+    )
 
 
 def _main_metric(records: Sequence[ResultRecord]) -> str:
@@ -119,32 +252,85 @@ def _main_metric(records: Sequence[ResultRecord]) -> str:
     return max(sorted(counts), key=lambda m: counts[m])
 
 
-def _row(
-    model: str, records: list[ResultRecord], columns: list[Column], metric: str, show_dataset: bool
-) -> ModelRow:
-    scores: dict[Column, float | None] = {}
-    sampled: set[Column] = set()
-    for record in records:
-        column = Column(record.dataset, record.language, show_dataset)
-        scores[column] = record.metrics.get(metric)
-        if record.sampled:
-            sampled.add(column)
-    effs = [r.efficiency for r in records]
+ColumnOf = Callable[[ResultRecord], Column]
+
+
+def _row(model: str, records: list[ResultRecord], columns: list[Column], metric: str, column_of: ColumnOf) -> ModelRow:
+    cells = {
+        column_of(record): Cell(
+            value=record.metrics.get(metric),
+            sampled=record.sampled,
+            result_id=result_id(record),
+            reference=find_reference(record, metric),
+        )
+        for record in records
+    }
+    complete = all(column in cells and cells[column].value is not None for column in columns)
+    efficiency = [r.efficiency for r in records]
     energies = [r.energy for r in records if r.energy is not None]
+    cost = Cost(
+        index_size_bytes=sum(e.index_size_bytes for e in efficiency),
+        documents_per_s=_mean([e.documents_per_s for e in efficiency]),
+        queries_per_s=_mean([e.queries_per_s for e in efficiency]),
+        search_qps=_mean([e.search_qps for e in efficiency]),
+        latency_p50_ms=_mean([e.search_latency_ms.get("p50") for e in efficiency]),
+        latency_p95_ms=_mean([e.search_latency_ms.get("p95") for e in efficiency]),
+        peak_memory_bytes=max(e.peak_memory_bytes for e in efficiency),
+        energy_kwh=_sum([e.energy_kwh for e in energies]),
+        emissions_kg=_sum([e.emissions_kg for e in energies]),
+        hardware=" / ".join(sorted({hardware_label(r) for r in records})),
+    )
+    average = _mean([cells[c].value for c in columns]) if complete else None
     return ModelRow(
         model=model,
         family=records[0].model.family,
-        scores=scores,
-        sampled=sampled,
-        average=_mean([scores.get(c) for c in columns]) if all(scores.get(c) is not None for c in columns) else None,
-        index_size_bytes=sum(e.index_size_bytes for e in effs),
-        documents_per_s=_mean([e.documents_per_s for e in effs]),
-        queries_per_s=_mean([e.queries_per_s for e in effs]),
-        search_qps=_mean([e.search_qps for e in effs]),
-        latency_p50_ms=_mean([e.search_latency_ms.get("p50") for e in effs]),
-        latency_p95_ms=_mean([e.search_latency_ms.get("p95") for e in effs]),
-        peak_memory_bytes=max(e.peak_memory_bytes for e in effs),
-        energy_kwh=_sum([e.energy_kwh for e in energies]),
-        emissions_kg=_sum([e.emissions_kg for e in energies]),
-        hardware=_hardware(records[0]),
+        cells=cells,
+        average=average,
+        cost=cost,
+        average_reference=average_reference(records, metric) if average is not None else None,
     )
+
+
+def _matrices(records: Sequence[ResultRecord], metric: str) -> list[LanguageMatrix]:
+    """A matrix for each (model, dataset) that has at least one cross-lingual result."""
+    grouped: dict[tuple[str, str], list[ResultRecord]] = defaultdict(list)
+    for record in records:
+        grouped[(record.model.name, record.dataset)].append(record)
+    matrices = []
+    for (model, dataset), group in sorted(grouped.items()):
+        crossing = [r for r in group if r.query_language != r.document_language]
+        if not crossing:
+            continue
+        involved = {code for r in crossing for code in (r.query_language, r.document_language)}
+        values = {
+            (r.query_language, r.document_language): r.metrics[metric]
+            for r in group
+            if metric in r.metrics and r.query_language in involved and r.document_language in involved
+        }
+        matrices.append(LanguageMatrix(model, dataset, sorted(involved), values))
+    return matrices
+
+
+def _sweeps(records: Sequence[ResultRecord], metric: str, column_of: ColumnOf) -> list[SweepGroup]:
+    groups: dict[str, list[SweepPoint]] = defaultdict(list)
+    for record in records:
+        sweep = sweep_of(record)
+        if sweep is None:
+            continue
+        groups[sweep.group].append(
+            SweepPoint(
+                model=record.model.name,
+                column=column_of(record),
+                sweep=sweep,
+                score=record.metrics.get(metric),
+                latency_p50_ms=record.efficiency.search_latency_ms.get("p50"),
+                index_size_bytes=record.efficiency.index_size_bytes,
+                result_id=result_id(record),
+            )
+        )
+    return [
+        SweepGroup(
+            name, sorted(points, key=lambda p: (p.model, p.column.label, p.sweep.avg_active_terms_per_document or 0))
+        )
+        for name, points in sorted(groups.items())
+    ]

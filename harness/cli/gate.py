@@ -1,0 +1,172 @@
+"""`harness gate`: check fresh results against expected scores kept in YAML, with the exit code CI needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from harness.cli.common import console, error_console, log_console, reported_errors
+from harness.errors import InputError
+from harness.gate import Check, GateReport, Status, gate, load_expectations, update
+from harness.report.render import markdown_cell, signed
+from harness.results import load
+
+STYLES = {Status.OK: "green", Status.OKISH: "yellow", Status.FAIL: "bold red", Status.MISSING: "bold red"}
+
+
+def _value(check: Check, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if check.quantity == "index_size_bytes":
+        return f"{value:,.0f}"
+    return f"{value:.4f}" if not check.relative else f"{value:.3f}"
+
+
+def _deviation(check: Check) -> str:
+    delta = check.delta
+    if delta is None:
+        return "–"
+    return f"{delta:+.1%}" if check.relative else signed(delta)
+
+
+def _tolerance(check: Check) -> str:
+    return f"+{check.tolerance:.0%}" if check.relative else f"±{check.tolerance:g}"
+
+
+def _tables(report: GateReport) -> list[Table]:
+    """One table per suite and model, status first and numbers never wrapped: fits a narrow CI log."""
+    tables: dict[tuple[str, str], Table] = {}
+    for check in report.checks:
+        table = tables.get((check.suite, check.model))
+        if table is None:
+            table = Table(title=escape(f"{check.suite} · {check.model}"), title_justify="left", box=box.SIMPLE_HEAD)
+            table.add_column("status", no_wrap=True)
+            table.add_column("result", overflow="fold")
+            table.add_column("quantity", overflow="fold")
+            for name in ("expected", "actual", "Δ", "tolerance"):
+                table.add_column(name, justify="right", no_wrap=True)
+            tables[(check.suite, check.model)] = table
+        table.add_row(
+            f"[{STYLES[check.status]}]{check.status.value}[/]",
+            escape(f"{check.dataset}/{check.language}"),
+            escape(check.quantity),
+            _value(check, check.expected),
+            _value(check, check.actual),
+            _deviation(check),
+            _tolerance(check),
+        )
+    return list(tables.values())
+
+
+def _summary_markdown(report: GateReport) -> str:
+    """A Markdown table for CI job summaries (e.g. `--summary "$GITHUB_STEP_SUMMARY"`)."""
+
+    lines = [
+        f"### harness gate: {'passed' if report.passed else 'FAILED'}",
+        "",
+        f"{report.count(Status.OK)} OK · {report.count(Status.OKISH)} OKISH · {report.count(Status.FAIL)} FAIL"
+        f" · {report.count(Status.MISSING)} missing",
+        "",
+        "| suite | model | dataset | language | quantity | expected | actual | Δ | tolerance | status |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---|",
+    ]
+    for check in report.checks:
+        parts = (check.suite, check.model, check.dataset, check.language, check.quantity)
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    *(markdown_cell(p) for p in parts),
+                    _value(check, check.expected),
+                    _value(check, check.actual),
+                    _deviation(check),
+                    _tolerance(check),
+                    check.status.value,
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def gate_command(
+    results_dir: Annotated[Path, typer.Option(help="Folder of result JSON files (searched recursively).")] = Path(
+        "results"
+    ),
+    expected: Annotated[
+        Path, typer.Option("--expected", help="Folder of expected scores, one `<suite>/<model>.yaml` each.")
+    ] = Path("regressions"),
+    suite: Annotated[
+        list[str] | None, typer.Option("--suite", "-s", help="Only this suite (repeatable). Default: all.")
+    ] = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", "-m", help="Only this model (repeatable). Default: all.")
+    ] = None,
+    efficiency: Annotated[
+        bool,
+        typer.Option(
+            "--efficiency",
+            help="Also gate latency p50/p95 and index size growth (meaningful on a stable machine only).",
+        ),
+    ] = False,
+    allow_missing: Annotated[
+        bool, typer.Option("--allow-missing", help="An expected result with no current result is not a failure.")
+    ] = False,
+    update_expected: Annotated[
+        bool,
+        typer.Option("--update", help="Rewrite the expected scores from the current results (after review)."),
+    ] = False,
+    summary: Annotated[
+        Path | None,
+        typer.Option(help='Append a Markdown summary to this file (e.g. "$GITHUB_STEP_SUMMARY").'),
+    ] = None,
+) -> None:
+    """Check results against expected scores: per value OK, OKISH (within 1.5x tolerance) or FAIL.
+
+    Expected scores are data, one YAML per suite and model (`regressions/<suite>/<model>.yaml`), with
+    an absolute tolerance per metric. Exit status: 0 when nothing fails (OKISH passes, with a warning),
+    1 when a value is beyond 1.5x its tolerance or an expected result is missing, 2 on bad input.
+
+    Examples:
+
+    * `harness gate` (after `harness run`): check every result that has expectations
+    * `harness gate --update --suite demo`: record the current demo results as expected
+    * `harness gate --efficiency`: also fail when latency or index size grew beyond tolerance
+    """
+    with reported_errors():
+        records = [stored.record for stored in load(results_dir)]
+        if update_expected:
+            for path in update(records, expected, suite, model):
+                console.print(f"wrote [bold]{escape(str(path))}[/]")
+            return
+        expectations = [e for _, e in load_expectations(expected, suite, model)]
+        if not expectations:
+            raise InputError("no expected scores match; record them with `harness gate --update`", path=expected)
+        report = gate(records, expectations, efficiency=efficiency, allow_missing=allow_missing)
+        for table in _tables(report):
+            log_console.print(table)
+        for entry, record in report.changed_data:
+            error_console.print(
+                f"[yellow]note:[/] {escape(record.model.name)} on {escape(record.dataset)}/{escape(record.language)} "
+                f"ran on different data than expected ({entry.checksum} -> {record.dataset_identity.get('checksum')})",
+                highlight=False,
+            )
+        if report.unexpected:
+            names = ", ".join(f"{r.model.name} {r.dataset}/{r.language}" for r in report.unexpected)
+            error_console.print(
+                f"[yellow]note:[/] {len(report.unexpected)} result(s) have no expected scores yet ({escape(names)}); "
+                "record them with --update",
+                highlight=False,
+            )
+        counts = ", ".join(f"{report.count(status)} {status.value}" for status in Status)
+        verdict = "[bold green]passed[/]" if report.passed else "[bold red]FAILED[/]"
+        console.print(f"gate {verdict}: {counts}", highlight=False)
+        if summary is not None:
+            with summary.open("a", encoding="utf-8") as stream:
+                stream.write(_summary_markdown(report))
+    raise typer.Exit(report.exit_code)

@@ -1,0 +1,62 @@
+"""Published values to set beside measured ones: `references_for` is the one place reports look them up.
+
+Today the source is the model card each result was run with (its `references:`, recorded inside the
+result, so a report needs nothing but the results folder). Suite-level reference data
+(`suites/<suite>.references.yaml`) plugs in as a further source inside `references_for`, without
+touching any report code. A reference whose language is `avg` is a published average over the
+suite's languages; the leaderboard sets it beside a model's average.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.evaluate import canonical_metric
+from harness.record import ResultRecord
+
+AVERAGE = "avg"
+
+
+@dataclass(frozen=True)
+class Reference:
+    value: float
+    source: str
+    protocol: str = ""
+
+
+def _same_metric(written: object, metric: str) -> bool:
+    try:
+        return canonical_metric(str(written)) == metric
+    except ValueError:
+        return False
+
+
+def references_for(card: Mapping[str, Any], *, suite: str, dataset: str, language: str, metric: str) -> list[Reference]:
+    """Every published `metric` for the model of `card` on one suite, dataset and language (or `avg`)."""
+    return [
+        Reference(float(entry["value"]), str(entry.get("source", "")), str(entry.get("protocol", "")))
+        for entry in card.get("references", []) or []
+        if entry.get("suite") == suite
+        and entry.get("dataset") == dataset
+        and entry.get("language") == language
+        and _same_metric(entry.get("metric"), metric)
+    ]
+
+
+def find_reference(record: ResultRecord, metric: str) -> Reference | None:
+    """The published `metric` for this result's model, suite, dataset and language, if any."""
+    found = references_for(
+        record.model.card, suite=record.suite, dataset=record.dataset, language=record.language, metric=metric
+    )
+    return found[0] if found else None
+
+
+def average_reference(records: Sequence[ResultRecord], metric: str) -> Reference | None:
+    """The published average for one model's results on a one-dataset suite, if any."""
+    if not records or len({(r.suite, r.dataset) for r in records}) != 1:
+        return None
+    first = records[0]
+    found = references_for(first.model.card, suite=first.suite, dataset=first.dataset, language=AVERAGE, metric=metric)
+    return found[0] if found else None
