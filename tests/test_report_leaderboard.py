@@ -156,3 +156,17 @@ def test_columns_list_monolingual_languages_before_cross_lingual_pairs() -> None
     records = [scored("m", language, 0.5) for language in ("zh", "de-en", "en", "de")]
     [board] = build_boards(records)
     assert [c.label for c in board.columns] == ["de", "en", "zh", "de-en"]
+
+
+def test_a_suite_reference_file_gives_the_published_value_for_a_card_name() -> None:
+    record = make_record("bm25", "miracl", "sw", suite="miracl", per_query={"ndcg@10": {"q1": 0.40, "q2": 0.36}})
+    [board] = build_boards([record])
+    cell = board.rows[0].cells[Column("miracl", "sw", False)]
+    assert cell.reference is not None and cell.reference.value == 0.3826
+    assert "Anserini" in cell.reference.source
+    assert cell.delta == pytest.approx(0.38 - 0.3826)
+
+
+def test_a_suite_unknown_to_this_installation_has_no_references() -> None:
+    [board] = build_boards([make_record("bm25", "scifact", "en", suite="local")])
+    assert board.rows[0].cells[Column("scifact", "en", False)].reference is None

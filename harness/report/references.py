@@ -1,9 +1,8 @@
 """Published values to set beside measured ones: `references_for` is the one place reports look them up.
 
-Today the source is the model card each result was run with (its `references:`, recorded inside the
-result, so a report needs nothing but the results folder). Suite-level reference data
-(`suites/<suite>.references.yaml`) plugs in as a further source inside `references_for`, without
-touching any report code. A reference whose language is `avg` is a published average over the
+Two sources: the model card each result was run with (its `references:`, recorded inside the
+result) and the suite's reference file (`suites/<suite>.references.yaml`, see `harness.references`),
+which holds published numbers per model card name. A reference whose language is `avg` is a published average over the
 suite's languages; the leaderboard sets it beside a model's average.
 """
 
@@ -13,8 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.errors import InputError
 from harness.evaluate import canonical_metric
 from harness.record import ResultRecord
+from harness.references import find_references, load_references
 
 AVERAGE = "avg"
 
@@ -33,9 +34,20 @@ def _same_metric(written: object, metric: str) -> bool:
         return False
 
 
+def _suite_references(suite: str, model: str, dataset: str, language: str, metric: str) -> list[Reference]:
+    try:
+        published = load_references(suite)
+    except InputError:  # a suite this installation does not know (e.g. `local`): nothing published
+        return []
+    return [
+        Reference(found.value, found.source, found.protocol)
+        for found in find_references(published, model=model, dataset=dataset, language=language, metric=metric)
+    ]
+
+
 def references_for(card: Mapping[str, Any], *, suite: str, dataset: str, language: str, metric: str) -> list[Reference]:
     """Every published `metric` for the model of `card` on one suite, dataset and language (or `avg`)."""
-    return [
+    from_card = [
         Reference(float(entry["value"]), str(entry.get("source", "")), str(entry.get("protocol", "")))
         for entry in card.get("references", []) or []
         if entry.get("suite") == suite
@@ -43,6 +55,8 @@ def references_for(card: Mapping[str, Any], *, suite: str, dataset: str, languag
         and entry.get("language") == language
         and _same_metric(entry.get("metric"), metric)
     ]
+    from_suite = _suite_references(suite, str(card.get("name", "")), dataset, language, metric)
+    return list(dict.fromkeys([*from_card, *from_suite]))
 
 
 def find_reference(record: ResultRecord, metric: str) -> Reference | None:
