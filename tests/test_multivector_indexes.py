@@ -214,7 +214,7 @@ def test_temporary_index_folder_is_deleted_with_the_index(collection) -> None:  
     index = make_index("multivector", {"kind": "plaid", "centroids": 8})
     index.build(documents)
     folder = index.directory
-    assert folder is not None and folder.is_dir() and index.describe()["kept_after_run"] is False
+    assert folder is not None and folder.is_dir() and index.describe()["temporary"] is True
     del index
     gc.collect()
     assert not folder.exists()

@@ -169,11 +169,6 @@ class MaxSimExactIndex(Index):
             "score": "maxsim (sum over query vectors of the best document vector)",
             "device": self.device,
             "preloaded": self._preloaded is not None,
-            "storage_dtype": "float32"
-            if self._preloaded is not None
-            else str(self._documents.vectors.dtype)
-            if self._documents is not None
-            else None,
             "document_groups": len(self._groups),
         }
 

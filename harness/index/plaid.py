@@ -372,7 +372,7 @@ class PlaidIndex(Index):
         return {
             **super().describe(),
             "index_dir": str(self.directory) if self.directory else None,
-            "kept_after_run": self.params.index_dir is not None,
+            "temporary": self._cleanup is not None,
             "num_centroids": metadata.get("num_centroids"),
             "num_documents": metadata.get("num_documents"),
             "num_vectors": metadata.get("num_vectors"),
