@@ -285,9 +285,13 @@ class PlaidIndex(Index):
         rerank = max(self.params.rerank or candidates // 4, k)
         return {"k": k, "probes": probes, "candidates": max(candidates, rerank), "rerank": rerank}
 
-    def search(self, queries: Representation, k: int, progress: ProgressCallback | None = None) -> SearchResult:
-        from threadpoolctl import threadpool_limits
+    @cached_property
+    def _thread_pools(self) -> Any:
+        from threadpoolctl import ThreadpoolController
 
+        return ThreadpoolController()  # inspects the loaded BLAS libraries once, not at every search
+
+    def search(self, queries: Representation, k: int, progress: ProgressCallback | None = None) -> SearchResult:
         if not isinstance(queries, MultiVectorRepresentation):
             raise TypeError("plaid searches with multi-vector queries")
         if self._codec is None:
@@ -297,7 +301,7 @@ class PlaidIndex(Index):
         indices = np.full((len(queries), k), -1, dtype=np.int64)
         scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
         # One query's matrices are small: BLAS thread hand-offs would cost more than they save.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with self._thread_pools.limit(limits=1, user_api="blas"):
             for row in range(len(queries)):
                 found, found_scores = self._search_one(np.asarray(queries.of(row), dtype=np.float32), settings)
                 indices[row, : len(found)] = found
