@@ -39,6 +39,11 @@ def load_tokenizer(path: Path, card: ModelCard) -> Any:
 
 class TokenVectorEncoder(Encoder):
     family = "multivector"
+    # Set by subclasses while loading.
+    weights: ResolvedWeights
+    tokenizer: Any
+    model: Any
+    projection: Any  # torch.nn.Linear: hidden size -> token vector size
 
     def __init__(self, card: ModelCard, settings: EncodeSettings) -> None:
         super().__init__(card, settings)
@@ -46,11 +51,6 @@ class TokenVectorEncoder(Encoder):
 
         self._torch = torch
         self._device = resolve_device(settings.device)
-        # Set by subclasses before encoding.
-        self.weights: ResolvedWeights
-        self.tokenizer: Any
-        self.model: Any
-        self.projection: Any
         self.router: XmodRouter | None = None
 
     @property

@@ -208,9 +208,9 @@ def run_command(
         typer.Option(
             "--index",
             help=(
-                "Index for every model of the run instead of its card's `index:`: a kind and optional "
-                "parameters, e.g. `plaid`, `plaid:nbits=2,probes=2,index_dir=indexes`, `maxsim-exact` "
-                "(see docs/plaid-index.md)."
+                "Index every model of the run with this kind instead of its card's index, optionally with "
+                "parameters: `plaid`, `plaid:nbits=1,probes=2,index_dir=indexes`, `maxsim-exact` "
+                "(see docs/plaid-index.md). All models of the run must be of the index's family."
             ),
         ),
     ] = None,
