@@ -375,6 +375,7 @@ class PlaidIndex(Index):
         size = self.size_bytes()
         return {
             **super().describe(),
+            "device": "cpu",  # numpy over memory-mapped files, whatever device the encoder used
             "index_dir": str(self.directory) if self.directory else None,
             "temporary": self._cleanup is not None,
             "num_centroids": metadata.get("num_centroids"),
