@@ -45,7 +45,7 @@ class DenseEncoder(Encoder):
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        self.params = card_parameters(card, DenseParameters)
+        self.params = card_parameters(card, self.Parameters)
         self.weights: ResolvedWeights = resolve_weights(self.params, card)
         self._device = resolve_device(settings.device)
         try:
@@ -80,13 +80,13 @@ class DenseEncoder(Encoder):
         self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
     ) -> DenseRepresentation:
         length = self.settings.max_query_length or self.params.max_query_length
-        return self._encode(texts, self.params.query_prefix, length, progress)
+        return self._encode(texts, language, self.params.query_prefix, length, progress)
 
     def encode_documents(
         self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
     ) -> DenseRepresentation:
         length = self.settings.max_document_length or self.params.max_document_length
-        return self._encode(texts, self.params.document_prefix, length, progress)
+        return self._encode(texts, language, self.params.document_prefix, length, progress)
 
     def _tokenize(self, batch: list[str], max_length: int) -> dict[str, Any]:
         if self._append_id is None:
@@ -110,8 +110,12 @@ class DenseEncoder(Encoder):
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
+    def _model_inputs(self, language: str, batch_size: int) -> dict[str, Any]:
+        """Extra forward arguments for texts in `language`; none for most backbones."""
+        return {}
+
     def _encode(
-        self, texts: Sequence[str], prefix: str, max_length: int, progress: ProgressCallback | None
+        self, texts: Sequence[str], language: str, prefix: str, max_length: int, progress: ProgressCallback | None
     ) -> DenseRepresentation:
         torch = self._torch
         prefixed = [prefix + text for text in texts]
@@ -120,7 +124,7 @@ class DenseEncoder(Encoder):
             for rows in length_sorted_batches([len(t) for t in prefixed], self.settings.batch_size):
                 inputs = self._tokenize([prefixed[i] for i in rows], max_length)
                 inputs = {name: tensor.to(self._device) for name, tensor in inputs.items()}
-                hidden = self.model(**inputs).last_hidden_state
+                hidden = self.model(**inputs, **self._model_inputs(language, len(rows))).last_hidden_state
                 pooled = self._pool(hidden, inputs["attention_mask"]).float()
                 if self.params.normalize:
                     pooled = torch.nn.functional.normalize(pooled, p=2, dim=-1)

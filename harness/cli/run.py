@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -20,11 +20,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from harness.adapters import adapter_class
 from harness.cards import ModelCard, load_card
 from harness.cli.common import comma_list, console, error_console, reported_errors
 from harness.data.sampling import Sampling
 from harness.encode import EncodeSettings, ProgressCallback
 from harness.errors import HarnessError, InputError
+from harness.index import index_class, parse_index_spec
 from harness.languages import is_known_language
 from harness.record import EnergySettings, load_results, read_result
 from harness.record.energy import DEFAULT_COUNTRY
@@ -100,6 +102,23 @@ def _load_cards(models: list[str] | None, suite: Suite, cards_dir: list[Path]) -
         return [load_card(name, cards_dir) for name in models], False
     names = suite.spec.default_models or ["bm25"]
     return [load_card(name, cards_dir) for name in names], True
+
+
+def _index_override(text: str | None, cards: list[ModelCard]) -> dict[str, Any] | None:
+    """`--index kind[:key=value,...]`, checked against every model of the run before any work."""
+    if text is None:
+        return None
+    spec = parse_index_spec(text)
+    family = index_class(spec["kind"]).family
+    for card in cards:
+        model_family = adapter_class(card.adapter).family
+        if model_family != family:
+            raise InputError(
+                f"index {spec['kind']!r} is for {family} models but {card.name!r} is {model_family}; "
+                "run it separately or set `index:` in its card",
+                key="--index",
+            )
+    return spec
 
 
 def _summary(paths: list[Path]) -> Table:
@@ -235,6 +254,17 @@ def run_command(
     latency_sample: Annotated[
         int, typer.Option(min=0, help="Queries searched one at a time to measure latency p50/p95.")
     ] = 200,
+    index: Annotated[
+        str | None,
+        typer.Option(
+            "--index",
+            help=(
+                "Index every model of the run with this kind instead of its card's index, optionally with "
+                "parameters: `plaid`, `plaid:nbits=1,probes=2,index_dir=indexes`, `maxsim-exact` "
+                "(see docs/plaid-index.md). All models of the run must be of the index's family."
+            ),
+        ),
+    ] = None,
     suites_dir: Annotated[
         list[Path] | None, typer.Option("--suites-dir", help="Extra folder of suite YAML files.")
     ] = None,
@@ -267,6 +297,7 @@ def run_command(
             maxp=maxp,
         )
         cards, defaults = _load_cards(model, chosen, cards_dir or [])
+        index_spec = _index_override(index, cards)
         settings = RunSettings(
             results_dir=results_dir,
             k=k,
@@ -279,6 +310,7 @@ def run_command(
             ),
             energy=EnergySettings(enabled=energy, country_iso_code=country.upper()),
             latency_sample=latency_sample,
+            index=index_spec,
         )
 
         def skipped(card: ModelCard, error: HarnessError) -> None:
