@@ -23,6 +23,8 @@ from harness.encode import (
 )
 from harness.errors import InputError
 
+TOKENIZE_WINDOW_BATCHES = 64
+
 
 class DenseParameters(WeightsSpec):
     pooling: Literal["mean", "cls", "last"] = "mean"
@@ -88,15 +90,30 @@ class DenseEncoder(Encoder):
         length = self.settings.max_document_length or self.params.max_document_length
         return self._encode(texts, language, self.params.document_prefix, length, progress)
 
-    def _tokenize(self, batch: list[str], max_length: int) -> dict[str, Any]:
+    def _tokenize(self, texts: list[str], max_length: int) -> dict[str, list[list[int]]]:
+        """Token ids without padding, truncated; the card's `append_token` goes after truncation."""
         if self._append_id is None:
-            return self.tokenizer(batch, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-        encoded = self.tokenizer(batch, padding=False, truncation=True, max_length=max_length - 1)
+            return dict(self.tokenizer(texts, truncation=True, max_length=max_length))
+        encoded = dict(self.tokenizer(texts, truncation=True, max_length=max_length - 1))
         encoded["input_ids"] = [[*ids, self._append_id] for ids in encoded["input_ids"]]
         encoded["attention_mask"] = [[*mask, 1] for mask in encoded["attention_mask"]]
         if "token_type_ids" in encoded:
             encoded["token_type_ids"] = [types + types[-1:] for types in encoded["token_type_ids"]]
-        return self.tokenizer.pad(encoded, padding=True, return_tensors="pt")
+        return encoded
+
+    def _pad(self, features: dict[str, list[list[int]]]) -> dict[str, Any]:
+        """One batch as tensors, padded on the tokenizer's side to its longest sequence."""
+        longest = max(len(ids) for ids in features["input_ids"])
+        fills = {"input_ids": self.tokenizer.pad_token_id or 0, "token_type_ids": self.tokenizer.pad_token_type_id}
+        left = self.tokenizer.padding_side == "left"
+        tensors = {}
+        for name, rows in features.items():
+            fill = fills.get(name, 0)
+            padded = [
+                [fill] * (longest - len(row)) + row if left else row + [fill] * (longest - len(row)) for row in rows
+            ]
+            tensors[name] = self._torch.tensor(padded, dtype=self._torch.long, device=self._device)
+        return tensors
 
     def _pool(self, hidden: Any, mask: Any) -> Any:
         torch = self._torch
@@ -120,17 +137,22 @@ class DenseEncoder(Encoder):
         torch = self._torch
         prefixed = [prefix + text for text in texts]
         output = np.empty((len(prefixed), self.model.config.hidden_size), dtype=np.float32)
+        batch_size = self.settings.batch_size
+        # Windows of similar character length are tokenized at once and batched by token count, so
+        # batches carry almost no padding while memory stays bounded on corpora of millions of texts.
+        windows = length_sorted_batches([len(t) for t in prefixed], batch_size * TOKENIZE_WINDOW_BATCHES)
         with torch.inference_mode():
-            for rows in length_sorted_batches([len(t) for t in prefixed], self.settings.batch_size):
-                inputs = self._tokenize([prefixed[i] for i in rows], max_length)
-                inputs = {name: tensor.to(self._device) for name, tensor in inputs.items()}
-                hidden = self.model(**inputs, **self._model_inputs(language, len(rows))).last_hidden_state
-                pooled = self._pool(hidden, inputs["attention_mask"]).float()
-                if self.params.normalize:
-                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=-1)
-                output[rows] = pooled.cpu().numpy()
-                if progress:
-                    progress(len(rows))
+            for window in windows:
+                encoded = self._tokenize([prefixed[i] for i in window], max_length)
+                for batch in length_sorted_batches([len(ids) for ids in encoded["input_ids"]], batch_size):
+                    inputs = self._pad({name: [rows[i] for i in batch] for name, rows in encoded.items()})
+                    hidden = self.model(**inputs, **self._model_inputs(language, len(batch))).last_hidden_state
+                    pooled = self._pool(hidden, inputs["attention_mask"]).float()
+                    if self.params.normalize:
+                        pooled = torch.nn.functional.normalize(pooled, p=2, dim=-1)
+                    output[window[batch]] = pooled.cpu().numpy()
+                    if progress:
+                        progress(len(batch))
         return DenseRepresentation(output)
 
     def describe(self) -> dict[str, Any]:
