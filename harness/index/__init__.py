@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from harness.encode import Family
 from harness.errors import InputError
 from harness.index.base import Index, IndexParams, SearchResult, top_k_rows
@@ -37,8 +39,9 @@ def make_index(family: Family, spec: Mapping[str, Any] | None = None, device: st
         raise InputError(f"index {kind!r} is for {cls.family} representations, not {family}", key="index.kind")
     try:
         return cls.from_params(params, device=device)
-    except ValueError as error:  # pydantic's ValidationError is a ValueError
-        raise InputError(str(error).splitlines()[0], key="index") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InputError(first["msg"], key=".".join(["index", *(str(part) for part in first["loc"])])) from None
 
 
 __all__ = ["DEFAULT_INDEX", "Index", "IndexParams", "SearchResult", "available_index_kinds", "make_index", "top_k_rows"]
