@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import listing, report, run
+from harness.cli import explain, listing, report, run, sweep
 
 app = typer.Typer(
     name="harness",
@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 app.command("run")(run.run_command)
 app.command("report")(report.report_command)
+app.command("sweep")(sweep.sweep_command)
+app.command("explain")(explain.explain_command)
 app.add_typer(listing.app, name="list")
 
 

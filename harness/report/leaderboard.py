@@ -91,7 +91,8 @@ def _latest(results: Sequence[ResultRecord]) -> list[ResultRecord]:
 
 def build_boards(results: Sequence[ResultRecord]) -> list[SuiteBoard]:
     by_suite: dict[str, list[ResultRecord]] = defaultdict(list)
-    for record in _latest(results):
+    plain = [r for r in results if "sweep" not in (r.model_extra or {})]  # sweep points are curves, not rows
+    for record in _latest(plain):
         by_suite[record.suite].append(record)
     boards = []
     for suite in sorted(by_suite):
