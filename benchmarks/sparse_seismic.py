@@ -11,7 +11,8 @@ thread, as the MILCO paper reports latency.
     python benchmarks/sparse_seismic.py                      # 1M documents (about 15 minutes here)
     python benchmarks/sparse_seismic.py --documents 100000   # a quick look
 
-Build threads default to all cores (building is not what is compared); searches are single-thread.
+Build threads default to all cores (building is not what is compared); searches are single-thread,
+and every query is searched by each index in turn, so a busy shared machine slows all alike.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from harness.encode import SparseRepresentation, Vocabulary
-from harness.index import Index, make_index
+from harness.encode import ProgressCallback, Representation, SparseRepresentation, Vocabulary
+from harness.index import Index, SearchResult, make_index
 from harness.record.measure import PeakMemory, percentiles_ms
 
 MILCO_COLUMNS = 30_522 + 250_002
@@ -80,17 +81,40 @@ def queries(collection: sp.csr_matrix, n: int, exponent: float, seed: int) -> sp
     return (background + focus).tocsr().astype(np.float32)
 
 
-def timed_search(index: Index, batch: SparseRepresentation, k: int) -> tuple[np.ndarray, list[float]]:
-    """Each query searched on its own, as a user's request would be; returns top ids and per-query seconds."""
-    found = np.full((len(batch), k), -1, dtype=np.int64)
-    seconds = []
-    index.search(batch.select(np.arange(1)), k)  # warm-up
+def interleaved_search(
+    indexes: dict[str, Index], batch: SparseRepresentation, k: int
+) -> dict[str, tuple[np.ndarray, list[float]]]:
+    """Each query searched on its own by every index in turn, so load from other processes on a
+    shared machine hits all of them alike; returns each index's top ids and per-query seconds."""
+    found = {name: np.full((len(batch), k), -1, dtype=np.int64) for name in indexes}
+    seconds: dict[str, list[float]] = {name: [] for name in indexes}
+    for index in indexes.values():
+        index.search(batch.select(np.arange(1)), k)  # warm-up
     for row in range(len(batch)):
         single = batch.select(np.asarray([row]))
-        start = time.perf_counter()
-        found[row] = index.search(single, k).indices[0]
-        seconds.append(time.perf_counter() - start)
-    return found, seconds
+        for name, index in indexes.items():
+            start = time.perf_counter()
+            found[name][row] = index.search(single, k).indices[0]
+            seconds[name].append(time.perf_counter() - start)
+    return {name: (found[name], seconds[name]) for name in indexes}
+
+
+class SeismicSetting(Index):
+    """One Seismic index searched with other `query_cut` / `heap_factor` values (no rebuild)."""
+
+    def __init__(self, built: Index, query_cut: int, heap_factor: float) -> None:
+        self._built = built
+        self._update = {"query_cut": query_cut, "heap_factor": heap_factor, "search_threads": 1}
+
+    def build(self, documents: Representation, progress: ProgressCallback | None = None) -> None:
+        raise NotImplementedError
+
+    def search(self, queries: Representation, k: int, progress: ProgressCallback | None = None) -> SearchResult:
+        self._built.params = self._built.params.model_copy(update=self._update)
+        return self._built.search(queries, k)
+
+    def size_bytes(self) -> int:
+        return self._built.size_bytes()
 
 
 def recall(found: np.ndarray, exact: np.ndarray) -> float:
@@ -145,34 +169,42 @@ def main() -> None:
     print(f"  queries: {args.queries}, active terms mean {query_matrix.nnz / args.queries:.1f}")
     print(f"  generated in {generation_s:.0f} s, peak RSS {gib(generation_memory.peak_bytes)}")
 
-    rows = []
     with threadpool_limits(1):
-        exact = make_index("sparse", {"kind": "sparse-exact"})
-        with PeakMemory() as memory:
-            start = time.perf_counter()
-            exact.build(doc_rep)
-            build_s = time.perf_counter() - start
-        truth, seconds = timed_search(exact, query_rep, args.k)
-        rows.append(("sparse-exact", "-", 1.0, seconds, exact.size_bytes(), build_s, memory.peak_bytes))
-        del exact
-
-        seismic = make_index(
-            "sparse", {"kind": "seismic", "n_postings": args.n_postings, "build_threads": args.build_threads}
+        builds = {}
+        for kind, spec in (
+            ("sparse-exact", {"kind": "sparse-exact"}),
+            ("seismic", {"kind": "seismic", "n_postings": args.n_postings, "build_threads": args.build_threads}),
+        ):
+            index = make_index("sparse", spec)
+            with PeakMemory() as memory:
+                start = time.perf_counter()
+                index.build(doc_rep)
+                builds[kind] = (index, time.perf_counter() - start, memory.peak_bytes)
+            print(f"built {kind} in {builds[kind][1]:.0f} s, peak RSS {gib(memory.peak_bytes)}", flush=True)
+        exact, seismic = builds["sparse-exact"][0], builds["seismic"][0]
+        settings = [tuple(setting.split(":")) for setting in args.search.split(",")]
+        indexes: dict[str, Index] = {"sparse-exact": exact}
+        for query_cut, heap_factor in settings:
+            indexes[f"query_cut={query_cut} heap_factor={heap_factor}"] = SeismicSetting(
+                seismic, int(query_cut), float(heap_factor)
+            )
+        measured = interleaved_search(indexes, query_rep, args.k)
+    truth = measured["sparse-exact"][0]
+    rows = []
+    for label, (found, seconds) in measured.items():
+        kind = "sparse-exact" if label == "sparse-exact" else "seismic"
+        _, build_s, peak = builds[kind]
+        rows.append(
+            (
+                kind,
+                "-" if kind == label else label,
+                recall(found, truth),
+                seconds,
+                indexes[label].size_bytes(),
+                build_s,
+                peak,
+            )
         )
-        with PeakMemory() as memory:
-            start = time.perf_counter()
-            seismic.build(doc_rep)
-            build_s = time.perf_counter() - start
-        for setting in args.search.split(","):
-            query_cut, heap_factor = setting.split(":")
-            seismic.params = seismic.params.model_copy(
-                update={"query_cut": int(query_cut), "heap_factor": float(heap_factor), "search_threads": 1}
-            )
-            found, seconds = timed_search(seismic, query_rep, args.k)
-            label = f"query_cut={query_cut} heap_factor={heap_factor}"
-            rows.append(
-                ("seismic", label, recall(found, truth), seconds, seismic.size_bytes(), build_s, memory.peak_bytes)
-            )
 
     exact_mean = np.mean(rows[0][3])
     print(

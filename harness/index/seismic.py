@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import Field
 
 from harness.encode import ProgressCallback, Representation, SparseRepresentation
+from harness.errors import InputError
 from harness.index.base import Index, IndexParams, SearchResult
 
 T = TypeVar("T")
@@ -49,6 +50,16 @@ class SeismicParams(IndexParams):
     knn_refine: int = Field(0, ge=0, description="neighbours scanned per result to refine it (needs n_knn)")
     build_threads: int = Field(0, ge=0, description="0: all cores")
     search_threads: int = Field(1, ge=1, description="1: single-thread search, as latency is reported")
+
+
+def _seismic() -> Any:
+    try:
+        import seismic
+    except ImportError:
+        raise InputError(
+            "index kind `seismic` needs pyseismic-lsr: pip install 'harness[seismic]'", key="index.kind"
+        ) from None
+    return seismic
 
 
 def _captured_stdout(call: Callable[[], T]) -> tuple[T, str]:
@@ -80,8 +91,7 @@ class SeismicIndex(Index):
         self._nbytes = 0
 
     def build(self, documents: Representation, progress: ProgressCallback | None = None) -> None:
-        import seismic
-
+        seismic = _seismic()
         if not isinstance(documents, SparseRepresentation):
             raise TypeError("seismic indexes sparse vectors")
         matrix = documents.matrix.tocsr()
@@ -128,8 +138,7 @@ class SeismicIndex(Index):
         return int(found.group(1))
 
     def search(self, queries: Representation, k: int, progress: ProgressCallback | None = None) -> SearchResult:
-        import seismic
-
+        seismic = _seismic()
         if not isinstance(queries, SparseRepresentation):
             raise TypeError("seismic searches with sparse vectors")
         if self._column_ids is None:
