@@ -120,9 +120,52 @@ def evaluate_unit(
 
     run = rank_run(task, result)
     evaluation = evaluate(task.qrels, run, unit.metrics)
-    times = StageTimes(t_documents.seconds, t_queries.seconds, t_build.seconds, t_search.seconds)
-    efficiency = efficiency_of(times, len(documents), len(task.queries), latencies, index, memory)
-    record = build_record(encoder, card, unit, task, index, k, evaluation, efficiency, energy[0] if energy else None)
+    n_queries = len(task.queries)
+    efficiency = Efficiency(
+        corpus_encode_s=t_documents.seconds,
+        query_encode_s=t_queries.seconds,
+        index_build_s=t_build.seconds,
+        search_s=t_search.seconds,
+        documents_per_s=_rate(len(documents), t_documents.seconds),
+        queries_per_s=_rate(n_queries, t_queries.seconds),
+        search_qps=_rate(n_queries, t_search.seconds),
+        end_to_end_qps=_rate(n_queries, t_queries.seconds + t_search.seconds),
+        search_latency_ms=percentiles_ms(latencies),
+        latency_sample_size=len(latencies),
+        index_size_bytes=index.size_bytes(),
+        peak_memory_bytes=memory.peak_bytes,
+        baseline_memory_bytes=memory.baseline_bytes,
+        peak_gpu_memory_bytes=memory.peak_gpu_bytes,
+    )
+    record = ResultRecord(
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        suite=unit.suite,
+        dataset=unit.dataset.name,
+        split=unit.split,
+        language=task.languages.label,
+        query_language=task.languages.query,
+        document_language=task.languages.document,
+        model=ModelInfo(
+            name=card.name,
+            adapter=card.adapter,
+            family=encoder.family,
+            card_path=str(card.path) if card.path else None,
+            card_sha256=card.sha256,
+            card=card.model_dump(mode="json"),
+            details=encoder.describe(),
+        ),
+        index=index.describe(),
+        k=k,
+        primary_metric=unit.primary_metric,
+        metrics=evaluation.means,
+        per_query=evaluation.per_query,
+        protocol=evaluation.protocol,
+        dataset_identity=task.identity.to_dict(),
+        efficiency=efficiency,
+        energy=energy[0] if energy else None,
+        environment={**code_version(), "libraries": library_versions(), "hardware": hardware(encoder.device)},
+        run_file="",
+    )
     stem = result_stem(settings.results_dir, unit.suite, card.name, unit.dataset.name, task.languages.label, unit.split)
     return write_result(stem, record, trec_lines(run, card.name))
 
@@ -170,7 +213,8 @@ def build_record(
     efficiency: Efficiency,
     energy: EnergyReading | None,
 ) -> ResultRecord:
-    """One unit's result record (its `run_file` is filled in by `write_result`)."""
+    """One unit's result record (its `run_file` is filled in by `write_result`); used by the sweep,
+    built field for field as `evaluate_unit` builds its record."""
     return ResultRecord(
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         suite=unit.suite,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.tiny_models import WORDS
+from tests.tiny_models import WORDS, write_tiny_bert
 
 SOURCE_WORDS = ["巴尔的摩", "美国", "城市", "Katzen", "Hunde", "chats", "chiens", "बिल्ली"]
 
@@ -86,28 +86,17 @@ def write_tiny_bge_m3(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
-def write_tiny_bert_mlm(folder: Path, seed: int = 0, hidden_size: int = 12) -> Path:
+def write_tiny_bert_mlm(folder: Path, seed: int = 0) -> Path:
+    """SPLADE-v3's layout: the tiny BERT folder with a `BertForMaskedLM` in place of the bare encoder,
+    its output bias positive so that most terms get a weight, as in a trained SPLADE."""
     import torch
-    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
+    from transformers import BertConfig, BertForMaskedLM
 
-    folder.mkdir(parents=True, exist_ok=True)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "?", *WORDS]
-    vocab_file = folder / "vocab.txt"
-    vocab_file.write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab=str(vocab_file), do_lower_case=True)
-    tokenizer.save_pretrained(folder)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=hidden_size,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=2 * hidden_size,
-        max_position_embeddings=80,
-    )
+    write_tiny_bert(folder, seed=seed, hidden_size=12)
     torch.manual_seed(seed)
-    model = BertForMaskedLM(config)
+    model = BertForMaskedLM(BertConfig.from_pretrained(folder))
     with torch.no_grad():
-        model.cls.predictions.bias.fill_(0.2)  # a dense-ish, positive start like a real SPLADE
+        model.cls.predictions.bias.fill_(0.2)
     model.save_pretrained(folder)
     return folder
 

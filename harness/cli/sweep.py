@@ -12,7 +12,7 @@ from rich.table import Table
 
 from harness.cards import load_card
 from harness.cli.common import console, error_console, reported_errors
-from harness.cli.run import Dtype, RichProgress, _select_suite, _split_list
+from harness.cli.run import Dtype, RichProgress, _select_suite
 from harness.encode import EncodeSettings
 from harness.encode.pruning import Pruning, parse_pruning_list
 from harness.errors import InputError
@@ -20,6 +20,10 @@ from harness.record import EnergySettings, read_result
 from harness.record.energy import DEFAULT_COUNTRY
 from harness.runner import RunSettings
 from harness.sweep import SweepPlan, sweep_units
+
+
+def _names(value: str | None) -> list[str] | None:
+    return [item.strip() for item in value.split(",") if item.strip()] if value else None
 
 
 def _rules(specs: list[str], key: str) -> list[Pruning]:
@@ -115,8 +119,9 @@ def sweep_command(
             raise InputError("--query-prune takes one rule, e.g. `topk:32`", key="--query-prune")
         plan = SweepPlan(_rules(prune, "--prune"), query_rules[0])
         chosen = _select_suite(suite, data, language, suites_dir or [])
-        units = chosen.units(_split_list(languages), _split_list(datasets))
+        units = chosen.units(_names(languages), _names(datasets))
         card = load_card(model, cards_dir or [])
+        kind = (card.index if card.index.get("kind") == index else {"kind": index}) if index else None
         settings = RunSettings(
             results_dir=results_dir,
             k=k,
@@ -129,7 +134,7 @@ def sweep_command(
             ),
             energy=EnergySettings(enabled=energy, country_iso_code=country.upper()),
             latency_sample=latency_sample,
-            index=(card.index if card.index.get("kind") == index else {"kind": index}) if index else None,
+            index=kind,
         )
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars:
