@@ -14,7 +14,7 @@ kept set never depends on storage order. Explicit zeros are always dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NoReturn
 
 import numpy as np
 import scipy.sparse as sp
@@ -41,10 +41,12 @@ class Pruning:
     def parse(cls, text: str) -> Pruning:
         """`none`, `topk:K` (K >= 0 integer) or `mass:P` (0 <= P <= 100)."""
         rules = parse_pruning_list(text)
-        return rules[0] if len(rules) == 1 else _refuse(text, "expected one rule, not a list")
+        if len(rules) != 1:
+            _refuse(text, "expected one rule, not a list")
+        return rules[0]
 
 
-def _refuse(text: str, reason: str) -> Pruning:
+def _refuse(text: str, reason: str) -> NoReturn:
     raise ValueError(f"invalid pruning {text!r}: {reason}")
 
 
@@ -52,12 +54,11 @@ def _one(method: str, value: str, text: str) -> Pruning:
     try:
         amount = float(value)
     except ValueError:
-        return _refuse(text, f"{value!r} is not a number")
-    if method == "topk":
-        if amount < 0 or not amount.is_integer():
-            return _refuse(text, "top-k takes a whole number of terms >= 0")
-    elif not 0 <= amount <= 100:
-        return _refuse(text, "mass takes a percentage between 0 and 100")
+        _refuse(text, f"{value!r} is not a number")
+    if method == "topk" and (amount < 0 or not amount.is_integer()):
+        _refuse(text, "top-k takes a whole number of terms >= 0")
+    if method == "mass" and not 0 <= amount <= 100:
+        _refuse(text, "mass takes a percentage between 0 and 100")
     return Pruning() if amount == 0 else Pruning(method, amount)  # type: ignore[arg-type]
 
 
@@ -69,7 +70,7 @@ def parse_pruning_list(text: str) -> list[Pruning]:
     method, _, values = text.partition(":")
     method = method.strip().lower()
     if method not in {"topk", "mass"} or not values.strip():
-        return [_refuse(text, "expected `none`, `topk:K[,K...]` or `mass:P[,P...]`")]
+        _refuse(text, "expected `none`, `topk:K[,K...]` or `mass:P[,P...]`")
     rules = [_one(method, value.strip(), text) for value in values.split(",") if value.strip()]
     return list(dict.fromkeys(rules))
 

@@ -105,7 +105,8 @@ def _ranx_inputs(qrels: Qrels, run: RunScores) -> tuple[list[np.ndarray], list[n
         )
         ranking = trec_eval_ranking(run.get(query_id, {}), query_id)
         ranked = [
-            (numbers.setdefault(doc_id, len(numbers)), len(ranking) - rank) for rank, doc_id in enumerate(ranking)
+            (numbers.setdefault(doc_id, len(numbers)), len(ranking) - rank)
+            for rank, doc_id in enumerate(ranking)
         ]
         judged_arrays.append(_rows(judged))
         ranked_arrays.append(_rows(ranked))
@@ -133,7 +134,9 @@ def _ranx_metrics() -> ModuleType:
     return metrics
 
 
-def _bpref(metrics: ModuleType, judged: Any, ranked: Any, judged_arrays: list[np.ndarray], level: int) -> np.ndarray:
+def _bpref(
+    metrics: ModuleType, judged: Any, ranked: Any, judged_arrays: list[np.ndarray], level: int
+) -> np.ndarray:
     """ranx's bpref divides 0 by 0 for a query with no judged non-relevant document, where trec_eval
     (m_bpref.c) credits each relevant document retrieved in full: bpref is then recall."""
     comparable = [bool(np.any(rows[:, 1] < level) and np.any(rows[:, 1] >= level)) for rows in judged_arrays]
@@ -179,7 +182,9 @@ def evaluate(
     if not specs:
         raise ValueError("no metrics requested")
     if relevance_level < 1:
-        raise ValueError(f"relevance_level must be at least 1 (0 means judged non-relevant), not {relevance_level}")
+        raise ValueError(
+            f"relevance_level must be at least 1 (0 means judged non-relevant), not {relevance_level}"
+        )
     if not qrels:
         raise ValueError("no judged queries: the qrels are empty, so there is nothing to average over")
 
@@ -198,7 +203,9 @@ def evaluate(
             # numba warns, when compiling ranx, of a count cast from uint64 to int64: harmless
             warnings.simplefilter("ignore", NumbaTypeSafetyWarning)
             values = np.asarray(_scores(ranx_metrics, spec, judged, ranked, judged_arrays, relevance_level))
-        per_query[spec.name] = {query_id: float(value) for query_id, value in zip(query_ids, values, strict=True)}
+        per_query[spec.name] = {
+            query_id: float(value) for query_id, value in zip(query_ids, values, strict=True)
+        }
         means[spec.name] = float(values.mean())
     protocol = dict(PROTOCOL, relevance_level=relevance_level, engine=f"ranx {version('ranx')}")
     return Evaluation(means=means, per_query=per_query, num_queries=len(query_ids), protocol=protocol)

@@ -120,7 +120,9 @@ def _main_metric(records: Sequence[ResultRecord]) -> str:
     return max(sorted(counts), key=lambda m: counts[m])
 
 
-def _row(model: str, records: list[ResultRecord], columns: list[Column], metric: str, show_dataset: bool) -> ModelRow:
+def _row(
+    model: str, records: list[ResultRecord], columns: list[Column], metric: str, show_dataset: bool
+) -> ModelRow:
     scores: dict[Column, float | None] = {}
     sampled: set[Column] = set()
     for record in records:
