@@ -117,3 +117,14 @@ def test_seismic_parameters_are_validated_naming_the_key() -> None:
 
     with pytest.raises(InputError, match="heap_factor"):
         make_index("sparse", {"kind": "seismic", "heap_factor": 0})
+
+
+@pytest.mark.parametrize("kind", ["sparse-exact", "seismic"])
+def test_a_query_without_indexed_terms_gets_an_empty_padded_list(kind: str) -> None:
+    documents = sp.csr_matrix(([1.0, 2.0], ([0, 1], [5, 70_000])), shape=(2, MILCO_COLUMNS), dtype=np.float32)
+    queries = sp.csr_matrix(([1.0], ([1], [9])), shape=(2, MILCO_COLUMNS), dtype=np.float32)  # row 0 empty
+    index = make_index("sparse", {"kind": kind})
+    index.build(SparseRepresentation(documents, VOCABULARY))
+    result = index.search(SparseRepresentation(queries, VOCABULARY), k=3)
+    assert result.indices.tolist() == [[-1, -1, -1], [-1, -1, -1]]
+    assert np.isneginf(result.scores).all()
