@@ -17,12 +17,14 @@ from harness.data import RetrievalTask
 from harness.data.passages import PassageSplit, max_passage_search, maxp_passages
 from harness.encode import Encoder, EncodeSettings, ProgressCallback, Representation
 from harness.errors import HarnessError, InputError, SourceUnavailableError
+from harness.evaluate import Evaluation
 from harness.evaluate.protocol import trec_eval_ranking
 from harness.evaluate.task import evaluate_task
 from harness.index import Index, SearchResult, make_index
 from harness.record import (
     Efficiency,
     EnergyMeter,
+    EnergyReading,
     EnergySettings,
     ModelInfo,
     ResultRecord,
@@ -137,16 +139,38 @@ def evaluate_unit(
 
     run = rank_run(task, result)
     evaluation = evaluate_task(task, run, unit.metrics)
-    n_queries = len(task.queries)
-    efficiency = Efficiency(
-        corpus_encode_s=t_documents.seconds,
-        query_encode_s=t_queries.seconds,
-        index_build_s=t_build.seconds,
-        search_s=t_search.seconds,
-        documents_per_s=_rate(len(documents), t_documents.seconds),
-        queries_per_s=_rate(n_queries, t_queries.seconds),
-        search_qps=_rate(n_queries, t_search.seconds),
-        end_to_end_qps=_rate(n_queries, t_queries.seconds + t_search.seconds),
+    times = StageTimes(t_documents.seconds, t_queries.seconds, t_build.seconds, t_search.seconds)
+    efficiency = efficiency_of(times, len(documents), len(task.queries), latencies, index, memory)
+    protocol = unit_protocol(unit, passages, len(documents))
+    reading = energy[0] if energy else None
+    record = build_record(encoder, card, unit, task, index, k, evaluation, protocol, efficiency, reading)
+    stem = result_stem(settings.results_dir, unit.suite, card.name, unit.dataset.name, task.languages.label, unit.split)
+    return write_result(stem, record, trec_lines(run, card.name))
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    """Seconds spent in each stage of one unit."""
+
+    corpus_encode_s: float
+    query_encode_s: float
+    index_build_s: float
+    search_s: float
+
+
+def efficiency_of(
+    times: StageTimes, n_documents: int, n_queries: int, latencies: Sequence[float], index: Index, memory: PeakMemory
+) -> Efficiency:
+    """The record's cost block: stage times, throughputs, latency percentiles, index size, memory."""
+    return Efficiency(
+        corpus_encode_s=times.corpus_encode_s,
+        query_encode_s=times.query_encode_s,
+        index_build_s=times.index_build_s,
+        search_s=times.search_s,
+        documents_per_s=_rate(n_documents, times.corpus_encode_s),
+        queries_per_s=_rate(n_queries, times.query_encode_s),
+        search_qps=_rate(n_queries, times.search_s),
+        end_to_end_qps=_rate(n_queries, times.query_encode_s + times.search_s),
         search_latency_ms=percentiles_ms(latencies),
         latency_sample_size=len(latencies),
         index_size_bytes=index.size_bytes(),
@@ -154,7 +178,22 @@ def evaluate_unit(
         baseline_memory_bytes=memory.baseline_bytes,
         peak_gpu_memory_bytes=memory.peak_gpu_bytes,
     )
-    record = ResultRecord(
+
+
+def build_record(
+    encoder: Encoder,
+    card: ModelCard,
+    unit: Unit,
+    task: RetrievalTask,
+    index: Index,
+    k: int,
+    evaluation: Evaluation,
+    unit_protocol: dict[str, Any],
+    efficiency: Efficiency,
+    energy: EnergyReading | None,
+) -> ResultRecord:
+    """One unit's result record, for `harness run` and the sweep alike (`write_result` fills `run_file`)."""
+    return ResultRecord(
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         suite=unit.suite,
         dataset=unit.dataset.name,
@@ -176,15 +215,13 @@ def evaluate_unit(
         primary_metric=unit.primary_metric,
         metrics=evaluation.means,
         per_query=evaluation.per_query,
-        protocol={**evaluation.protocol, **unit_protocol(unit, passages, len(documents))},
+        protocol={**evaluation.protocol, **unit_protocol},
         dataset_identity={**task.identity.to_dict(), **({"metadata": dict(task.metadata)} if task.metadata else {})},
         efficiency=efficiency,
-        energy=energy[0] if energy else None,
+        energy=energy,
         environment={**code_version(), "libraries": library_versions(), "hardware": hardware(encoder.device)},
         run_file="",
     )
-    stem = result_stem(settings.results_dir, unit.suite, card.name, unit.dataset.name, task.languages.label, unit.split)
-    return write_result(stem, record, trec_lines(run, card.name))
 
 
 def _is_missing_weights(error: HarnessError) -> bool:

@@ -14,7 +14,7 @@ from harness.cards import ModelCard
 from harness.encode import Encoder, EncodeSettings
 from harness.errors import InputError
 
-_NOT_ADAPTERS = {"common", "multivector", "weights", "xmod"}
+_NOT_ADAPTERS = {"common", "learned_sparse", "multivector", "weights", "xmod"}
 
 
 def adapter_names() -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import compare, distill, export, fetch, gate, listing, report, run
+from harness.cli import compare, distill, explain, export, fetch, gate, listing, report, run, sweep
 
 app = typer.Typer(
     name="harness",
@@ -24,6 +24,8 @@ app.command("fetch")(fetch.fetch_command)
 app.command("compare")(compare.compare_command)
 app.command("gate")(gate.gate_command)
 app.command("export")(export.export_command)
+app.command("sweep")(sweep.sweep_command)
+app.command("explain")(explain.explain_command)
 app.add_typer(listing.app, name="list")
 app.add_typer(distill.app, name="distill")
 

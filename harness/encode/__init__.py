@@ -7,6 +7,7 @@ from harness.encode.representations import (
     Representation,
     SparseRepresentation,
     Vocabulary,
+    VocabularyView,
 )
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "Representation",
     "SparseRepresentation",
     "Vocabulary",
+    "VocabularyView",
     "length_sorted_batches",
 ]

@@ -16,17 +16,40 @@ import scipy.sparse as sp
 
 
 @dataclass(frozen=True)
+class VocabularyView:
+    """A named block of columns [start, stop), e.g. MILCO's English pivot view and its source-token echo view."""
+
+    name: str
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
 class Vocabulary:
-    """Names of a sparse representation's columns, e.g. BERT word pieces or BM25 index terms."""
+    """Names of a sparse representation's columns, e.g. BERT word pieces or BM25 index terms.
+
+    `views` splits the columns into named blocks when one vector concatenates several term
+    spaces; a vocabulary without views is one block named after the vocabulary.
+    """
 
     name: str
     terms: Sequence[str]
+    views: tuple[VocabularyView, ...] = ()
 
     def __len__(self) -> int:
         return len(self.terms)
 
     def term(self, column: int) -> str:
         return self.terms[column]
+
+    def blocks(self) -> tuple[VocabularyView, ...]:
+        return self.views or (VocabularyView(self.name, 0, len(self.terms)),)
+
+    def view_of(self, column: int) -> str:
+        for view in self.blocks():
+            if view.start <= column < view.stop:
+                return view.name
+        raise IndexError(f"column {column} is outside the vocabulary {self.name!r}")
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,10 @@ def make_index(family: Family, spec: Mapping[str, Any] | None = None, device: st
         raise InputError(f"index {kind!r} is for {cls.family} representations, not {family}", key="index.kind")
     try:
         return cls.from_params(params, device=device)
-    except ValueError as error:  # pydantic's ValidationError is a ValueError
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InputError(first["msg"], key=".".join(["index", *(str(part) for part in first["loc"])])) from None
+    except ValueError as error:
         raise InputError(str(error).splitlines()[0], key="index") from None
 
 

@@ -1,6 +1,9 @@
 """Exact sparse dot-product search: an inverted (term-major) matrix times query batches.
 
-Correct for any vocabulary size (BM25's corpus vocabulary, BERT's 30k, MILCO's 280k columns).
+Correct for any vocabulary size (BM25's corpus vocabulary, BERT's 30k, MILCO's 280k columns):
+term ids are scipy's 32/64-bit indices, never narrowed. Only documents sharing at least one
+term with the query are candidates (as in Lucene or Seismic); the rest are never ranked, so
+a short result list is padded with -1 instead of being filled with arbitrary zero-score documents.
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from harness.encode import ProgressCallback, Representation, SparseRepresentation
-from harness.index.base import Index, IndexParams, SearchResult, top_k_rows
+from harness.index.base import Index, IndexParams, SearchResult
 
 
 class SparseExactParams(IndexParams):
-    # Upper bound on the dense score block held at once (queries x documents x 4 bytes).
+    # Upper bound on the score block held at once (queries x documents x 8 bytes, value and id).
     score_block_bytes: int = 256 * 1024 * 1024
 
 
@@ -51,20 +54,20 @@ class SparseExactIndex(Index):
                 f"the index's {self._vocabulary_name!r} ({self._inverted.shape[0]} terms)"
             )
         n_docs = self._inverted.shape[1]
-        step = max(1, self.params.score_block_bytes // max(1, 4 * n_docs))
+        step = max(1, self.params.score_block_bytes // max(1, 8 * n_docs))
         matrix = queries.matrix.astype(np.float32).tocsr()
-        all_indices, all_scores = [], []
+        indices = np.full((matrix.shape[0], k), -1, dtype=np.int64)
+        scores = np.full((matrix.shape[0], k), -np.inf, dtype=np.float32)
         for start in range(0, matrix.shape[0], step):
-            block = (matrix[start : start + step] @ self._inverted).toarray()
-            indices, scores = top_k_rows(block, k)
-            all_indices.append(indices)
-            all_scores.append(scores)
+            block = (matrix[start : start + step] @ self._inverted).tocsr()
+            for row in range(block.shape[0]):
+                begin, end = block.indptr[row], block.indptr[row + 1]
+                top, top_scores = top_k_candidates(block.indices[begin:end], block.data[begin:end], k)
+                indices[start + row, : len(top)] = top
+                scores[start + row, : len(top)] = top_scores
             if progress:
                 progress(block.shape[0])
-        if not all_indices:
-            empty = np.zeros((0, k))
-            return SearchResult(indices=empty.astype(np.int64), scores=empty.astype(np.float32))
-        return SearchResult(indices=np.concatenate(all_indices), scores=np.concatenate(all_scores))
+        return SearchResult(indices=indices, scores=scores)
 
     def size_bytes(self) -> int:
         if self._inverted is None:
@@ -74,6 +77,19 @@ class SparseExactIndex(Index):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "layout": "term-major csr (inverted)", "vocabulary": self._vocabulary_name}
+
+
+def top_k_candidates(documents: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best of one query's scored candidates, best first; equal scores by document number."""
+    if len(scores) > k:
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        above = scores > kth
+        tied = np.flatnonzero(scores == kth)
+        tied = tied[np.argsort(documents[tied], kind="stable")[: k - int(above.sum())]]
+        chosen = np.concatenate((np.flatnonzero(above), tied))
+        documents, scores = documents[chosen], scores[chosen]
+    order = np.lexsort((documents, -scores))
+    return documents[order].astype(np.int64), scores[order].astype(np.float32)
 
 
 INDEX = SparseExactIndex

@@ -1,0 +1,239 @@
+"""What the learned-sparse adapters (SPLADE-v3, BGE-M3 sparse, MILCO) share.
+
+Each model maps a batch of token ids to one non-negative weight per vocabulary column; this
+base class does the rest: length-sorted batches, column names from the tokenizers, the csr
+matrix, post-hoc pruning (card `document_pruning` / `query_pruning`), and a strict check of a
+checkpoint's state dict that names every missing, mismatched or unexpected tensor.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import field_validator
+
+from harness.adapters.common import card_parameters, resolve_device, torch_dtype
+from harness.adapters.weights import ResolvedWeights, WeightsSpec, resolve_weights
+from harness.cards import ModelCard
+from harness.encode import (
+    Encoder,
+    EncodeSettings,
+    ProgressCallback,
+    SparseRepresentation,
+    Vocabulary,
+    length_sorted_batches,
+)
+from harness.encode.pruning import Pruning, prune
+from harness.errors import InputError, SourceUnavailableError
+
+# Token positions scored by an MLM head at once: bounds the (batch, positions, vocabulary) logits.
+POSITION_CHUNK = 64
+
+
+class LearnedSparseParameters(WeightsSpec):
+    max_query_length: int = 512
+    max_document_length: int = 512
+    query_pruning: str = "none"
+    document_pruning: str = "none"
+
+    @field_validator("query_pruning", "document_pruning")
+    @classmethod
+    def _valid_pruning(cls, value: str) -> str:
+        return Pruning.parse(value).label
+
+
+def tokenizer_terms(tokenizer: Any, size: int, prefix: str = "") -> list[str]:
+    """Column names for token ids 0..size-1; ids the tokenizer lacks get a placeholder name."""
+    names = tokenizer.convert_ids_to_tokens(list(range(min(size, len(tokenizer)))))
+    names += [f"[id{i}]" for i in range(len(names), size)]
+    return [prefix + name for name in names]
+
+
+def max_saturated_logits(hidden: Any, mask: Any, head: Callable[[Any], Any]) -> Any:
+    """SPLADE pooling, max over non-padding positions of log(1 + ReLU(head(h))), position chunk by chunk.
+
+    Padding positions count as logit 0, as the authors' `(logits * mask).max(dim=1)` does; after
+    the ReLU that equals a max over real tokens only.
+    """
+    import torch
+
+    pooled = None
+    for start in range(0, hidden.shape[1], POSITION_CHUNK):
+        logits = head(hidden[:, start : start + POSITION_CHUNK]).float()
+        logits = logits * mask[:, start : start + POSITION_CHUNK, None].to(logits.dtype)
+        chunk_max = logits.max(dim=1).values
+        pooled = chunk_max if pooled is None else torch.maximum(pooled, chunk_max)
+    return torch.log1p(torch.relu(pooled))
+
+
+def load_state_dict_file(folder: Path, names: Sequence[str]) -> tuple[dict[str, Any], Path]:
+    """The first of `names` present in `folder` (a sharded `.index.json` is followed), on CPU, tensors only."""
+    import torch
+
+    for name in names:
+        path = folder / name
+        index = folder / f"{name}.index.json"
+        if path.is_file():
+            return _read_tensors(path), path
+        if index.is_file():
+            shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+            state: dict[str, torch.Tensor] = {}
+            for shard in shards:
+                state.update(_read_tensors(folder / shard))
+            return state, index
+    raise InputError(f"no checkpoint file in {folder} (expected one of: {', '.join(names)})", path=folder)
+
+
+def _read_tensors(path: Path) -> dict[str, Any]:
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as error:  # a truncated or non-torch file; weights_only refuses pickled code too
+        raise InputError(f"cannot read the checkpoint: {error}", path=path) from None
+
+
+def check_state_dict(
+    state: Mapping[str, Any],
+    expected: Mapping[str, tuple[int, ...]],
+    path: Path,
+    optional: Iterable[str] = (),
+    ignored: Callable[[str], bool] = lambda key: False,
+) -> None:
+    """Refuse a checkpoint unless every expected tensor is there with its shape; name what is not.
+
+    `optional` tensors may be absent; `ignored` ones may be present without being expected.
+    """
+    optional = set(optional)
+    missing = [key for key in expected if key not in state and key not in optional]
+    mismatched = [
+        f"{key} {tuple(state[key].shape)} (expected {shape})"
+        for key, shape in expected.items()
+        if key in state and tuple(state[key].shape) != tuple(shape)
+    ]
+    unexpected = [key for key in state if key not in expected and not ignored(key)]
+    problems = []
+    for label, keys in (("missing", missing), ("wrong shape", mismatched), ("unexpected", unexpected)):
+        if keys:
+            shown = ", ".join(keys[:8]) + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
+            problems.append(f"{label}: {shown}")
+    if problems:
+        raise InputError("checkpoint does not match the expected layout; " + "; ".join(problems), path=path)
+
+
+def expected_shapes(module: Any, prefix: str = "") -> dict[str, tuple[int, ...]]:
+    return {prefix + key: tuple(value.shape) for key, value in module.state_dict().items()}
+
+
+def take_prefix(state: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    return {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
+
+
+class LearnedSparseEncoder(Encoder):
+    """Subclasses load their model in `_load` and turn a tokenized batch into column weights in `_weights`."""
+
+    family = "sparse"
+    Parameters: type[LearnedSparseParameters] = LearnedSparseParameters
+
+    def __init__(self, card: ModelCard, settings: EncodeSettings) -> None:
+        super().__init__(card, settings)
+        import torch
+
+        self._torch = torch
+        self.params = card_parameters(card, self.Parameters)
+        self.weights: ResolvedWeights = resolve_weights(self.params, card)
+        self._device = resolve_device(settings.device)
+        self._dtype = torch_dtype(settings.dtype, self._device)
+        self.tokenizer, self.vocabulary = self._load(self.weights.path)
+        self._query_pruning = Pruning.parse(self.params.query_pruning)
+        self._document_pruning = Pruning.parse(self.params.document_pruning)
+
+    @abstractmethod
+    def _load(self, folder: Path) -> tuple[Any, Vocabulary]:
+        """Load the model onto `self._device`; return its tokenizer and the output vocabulary."""
+
+    @abstractmethod
+    def _weights(self, inputs: dict[str, Any], role: str) -> Any:
+        """(batch, len(vocabulary)) non-negative weights for a tokenized batch; role is query or document."""
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    def resolve_sub_weights(self, spec: WeightsSpec | None, default_location: str | None, key: str) -> ResolvedWeights:
+        """A companion checkpoint (config, tokenizer) named by the card, else by the main checkpoint's config."""
+        if spec is None:
+            if not default_location:
+                raise InputError(f"name the {key} checkpoint in the card", path=self.card.path, key=f"parameters.{key}")
+            local = Path(default_location).expanduser()
+            if local.is_dir():
+                return resolve_weights(WeightsSpec(path=str(local)), self.card)
+            try:
+                return resolve_weights(WeightsSpec(hub_id=default_location), self.card)
+            except SourceUnavailableError as error:
+                raise SourceUnavailableError(
+                    f"the checkpoint's config names the {key} checkpoint {default_location!r}, which is not available "
+                    f"({error}); or point `parameters.{key}.path` at a local copy"
+                ) from None
+        return resolve_weights(spec, self.card)
+
+    def encode_queries(
+        self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
+    ) -> SparseRepresentation:
+        length = self.settings.max_query_length or self.params.max_query_length
+        return self._encode(texts, length, "query", self._query_pruning, progress)
+
+    def encode_documents(
+        self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
+    ) -> SparseRepresentation:
+        length = self.settings.max_document_length or self.params.max_document_length
+        return self._encode(texts, length, "document", self._document_pruning, progress)
+
+    def _encode(
+        self, texts: Sequence[str], max_length: int, role: str, pruning: Pruning, progress: ProgressCallback | None
+    ) -> SparseRepresentation:
+        torch = self._torch
+        blocks: list[sp.csr_matrix] = []
+        order: list[np.ndarray] = []
+        with torch.inference_mode():
+            for rows in length_sorted_batches([len(t) for t in texts], self.settings.batch_size):
+                inputs = self.tokenizer(
+                    [texts[i] for i in rows], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+                )
+                inputs = {name: tensor.to(self._device) for name, tensor in inputs.items()}
+                weights = self._weights(inputs, role).float().cpu().numpy()
+                blocks.append(sp.csr_matrix(weights))
+                order.append(rows)
+                if progress:
+                    progress(len(rows))
+        n_columns = len(self.vocabulary)
+        if not blocks:
+            return SparseRepresentation(sp.csr_matrix((0, n_columns), dtype=np.float32), self.vocabulary)
+        stacked = sp.vstack(blocks, format="csr")
+        matrix = stacked[np.argsort(np.concatenate(order), kind="stable")].astype(np.float32)
+        return SparseRepresentation(prune(matrix, pruning), self.vocabulary)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "weights": self.weights.to_dict(),
+            "vocabulary": self.vocabulary.name,
+            "columns": len(self.vocabulary),
+            "view_columns": [view.__dict__ for view in self.vocabulary.blocks()],
+            "max_query_length": self.settings.max_query_length or self.params.max_query_length,
+            "max_document_length": self.settings.max_document_length or self.params.max_document_length,
+            "query_pruning": self._query_pruning.label,
+            "document_pruning": self._document_pruning.label,
+            "device": self._device,
+            "dtype": str(self._dtype).replace("torch.", ""),
+            "batch_size": self.settings.batch_size,
+        }

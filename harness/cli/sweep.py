@@ -1,0 +1,172 @@
+"""`harness sweep`: one sparse model, one encoding, many pruned indexes; a result record per point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness.cards import load_card
+from harness.cli.common import comma_list, console, error_console, reported_errors
+from harness.cli.run import Dtype, RichProgress, _index_override, _select_suite, parse_local
+from harness.data.sampling import Sampling
+from harness.encode import EncodeSettings
+from harness.encode.pruning import Pruning, parse_pruning_list
+from harness.errors import InputError
+from harness.record import EnergySettings, read_result
+from harness.record.energy import DEFAULT_COUNTRY
+from harness.runner import RunSettings
+from harness.sweep import SweepPlan, sweep_units
+
+
+def _rules(specs: list[str], key: str) -> list[Pruning]:
+    rules: list[Pruning] = []
+    for spec in specs:
+        try:
+            rules.extend(parse_pruning_list(spec))
+        except ValueError as error:
+            raise InputError(str(error), key=key) from None
+    return list(dict.fromkeys(rules))
+
+
+def _points_table(paths: list[Path]) -> Table:
+    records = [read_result(path) for path in paths]
+    table = Table(title="Pruning sweep (single-thread search)")
+    for column in ("dataset", "language", "documents", "queries", "metric", "terms/doc", "terms/query"):
+        table.add_column(column, justify="left" if column in {"dataset", "language"} else "right")
+    for column in ("index size", "build s", "p50 ms", "p95 ms", "QPS"):
+        table.add_column(column, justify="right")
+    for record in records:
+        sweep = record.model_extra["sweep"]  # type: ignore[index]
+        latency = record.efficiency.search_latency_ms
+        table.add_row(
+            escape(record.dataset),
+            escape(record.language),
+            escape(sweep["pruning"]["documents"]),
+            escape(sweep["pruning"]["queries"]),
+            f"{record.primary_metric} {record.metrics.get(record.primary_metric, float('nan')):.4f}",
+            f"{sweep['avg_active_terms_per_document']:.1f}",
+            f"{sweep['avg_active_terms_per_query']:.1f}",
+            f"{record.efficiency.index_size_bytes / 2**20:.1f} MiB",
+            f"{record.efficiency.index_build_s:.2f}",
+            f"{latency.get('p50', float('nan')):.2f}",
+            f"{latency.get('p95', float('nan')):.2f}",
+            f"{1000 / latency['p50']:.0f}" if latency.get("p50") else "–",
+        )
+    return table
+
+
+def sweep_command(
+    model: Annotated[str, typer.Option("--model", "-m", help="One sparse model card (name or path), e.g. `milco`.")],
+    prune: Annotated[
+        list[str],
+        typer.Option(
+            "--prune",
+            help=(
+                "Document pruning points: `mass:0,10,30,50,60,95` (keep the heaviest terms up to P% of each "
+                "vector's mass) or `topk:16,32,64` (keep K terms); 0 means unpruned. Repeat to combine."
+            ),
+        ),
+    ],
+    query_prune: Annotated[
+        str, typer.Option("--query-prune", help="One rule applied to every query, e.g. `topk:32`.")
+    ] = "none",
+    suite: Annotated[str | None, typer.Option("--suite", "-s", help="Suite name or YAML path (default: demo).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="A local BEIR folder instead of a suite.")] = None,
+    language: Annotated[str | None, typer.Option("--language", help="Language of the --data folder.")] = None,
+    languages: Annotated[str | None, typer.Option("--languages", help="Only these suite languages.")] = None,
+    datasets: Annotated[str | None, typer.Option("--datasets", help="Only these suite datasets.")] = None,
+    local: Annotated[
+        list[str] | None,
+        typer.Option("--local", help="Read a dataset from a local folder: `DATASET=DIR` (see docs/suites.md)."),
+    ] = None,
+    max_queries: Annotated[
+        int | None, typer.Option(min=1, help="Quick sweep: a seeded sample of at most N queries (marked sampled).")
+    ] = None,
+    corpus_sample: Annotated[
+        int | None,
+        typer.Option(min=1, help="Quick sweep: at most N documents, every judged one kept (marked sampled)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of --max-queries and --corpus-sample.")] = 0,
+    index: Annotated[
+        str | None,
+        typer.Option(
+            "--index",
+            help="Index kind instead of the card's, optionally with parameters: `sparse-exact`, `seismic`, "
+            "`seismic:n_postings=1000,query_cut=10` (a bare kind keeps the card's parameters for that kind).",
+        ),
+    ] = None,
+    results_dir: Annotated[Path, typer.Option(help="Result root; points go to <suite>/<model>/sweep/.")] = Path(
+        "results"
+    ),
+    k: Annotated[int | None, typer.Option("--k", min=1, help="Documents retrieved per query.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Texts per encoding batch.")] = 32,
+    device: Annotated[str, typer.Option(help="Encoding device: `auto`, `cpu`, `cuda`, ...")] = "auto",
+    dtype: Annotated[Dtype, typer.Option(help="Model weights dtype.")] = Dtype.float32,
+    max_query_length: Annotated[int | None, typer.Option(min=1, help="Query max length (tokens).")] = None,
+    max_document_length: Annotated[int | None, typer.Option(min=1, help="Document max length (tokens).")] = None,
+    energy: Annotated[bool, typer.Option(help="Measure each point's energy with CodeCarbon.")] = True,
+    country: Annotated[str, typer.Option(help="ISO 3166 alpha-3 grid country.")] = DEFAULT_COUNTRY,
+    latency_sample: Annotated[int, typer.Option(min=0, help="Queries timed one at a time per point.")] = 200,
+    suites_dir: Annotated[list[Path] | None, typer.Option("--suites-dir", help="Extra suite folder.")] = None,
+    cards_dir: Annotated[list[Path] | None, typer.Option("--cards-dir", help="Extra model card folder.")] = None,
+) -> None:
+    """Trade effectiveness for efficiency after training: prune a sparse model's vectors at many levels.
+
+    The model encodes each dataset once; every pruning point then gets its own index, a
+    single-thread search and latency probe, and a full result record (metrics, average active
+    terms per document and query, index size, build time, latency p50/p95, QPS), stored under
+    `<results-dir>/<suite>/<model>/sweep/` with the point's label in the file name.
+
+    Examples:
+
+    * `harness sweep -m milco --suite demo --languages en --prune mass:0,10,30,50,60,95`
+    * `harness sweep -m splade-v3 --data ../shared/data/beir-scifact --prune topk:0,16,32,64,128 --index seismic`
+    """
+    with reported_errors():
+        query_rules = _rules([query_prune], "--query-prune")
+        if len(query_rules) != 1:
+            raise InputError("--query-prune takes one rule, e.g. `topk:32`", key="--query-prune")
+        plan = SweepPlan(_rules(prune, "--prune"), query_rules[0])
+        chosen = _select_suite(suite, data, language, suites_dir or [])
+        selected = comma_list(datasets)
+        units = chosen.units(
+            comma_list(languages),
+            selected,
+            local=parse_local(local, chosen, selected),
+            sampling=Sampling(max_queries, corpus_sample, seed),
+        )
+        card = load_card(model, cards_dir or [])
+        kind = _index_override(index, [card])
+        if kind and list(kind) == ["kind"] and card.index.get("kind") == kind["kind"]:
+            kind = card.index
+        settings = RunSettings(
+            results_dir=results_dir,
+            k=k,
+            encode=EncodeSettings(
+                batch_size=batch_size,
+                device=device,
+                dtype=dtype.value,
+                max_query_length=max_query_length,
+                max_document_length=max_document_length,
+            ),
+            energy=EnergySettings(enabled=energy, country_iso_code=country.upper()),
+            latency_sample=latency_sample,
+            index=kind,
+        )
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars:
+            written = sweep_units(
+                units,
+                card,
+                plan,
+                settings,
+                progress=RichProgress(bars),
+                on_result=lambda path: error_console.print(f"wrote {escape(str(path))}", highlight=False),
+                k=chosen.spec.k,
+            )
+        console.print(_points_table(written))
