@@ -32,6 +32,7 @@ from harness.index import Index, SearchResult, make_index
 from harness.record.measure import PeakMemory, percentiles_ms
 
 MILCO_COLUMNS = 30_522 + 250_002
+TERMS_PER_TOPIC = 100
 
 
 def zipf_cdf(columns: int, exponent: float) -> np.ndarray:
@@ -39,35 +40,66 @@ def zipf_cdf(columns: int, exponent: float) -> np.ndarray:
     return np.cumsum(weights) / weights.sum()
 
 
-def draw_rows(
-    rng: np.random.Generator, lengths: np.ndarray, cdf: np.ndarray, column_of_rank: np.ndarray
+def weighted_rows(
+    rng: np.random.Generator, lengths: np.ndarray, ranks: np.ndarray, columns: int, column_of_rank: np.ndarray
 ) -> sp.csr_matrix:
-    """One sparse row per length: Zipf-drawn terms (duplicates merged), IDF-like log-normal weights."""
-    ranks = np.searchsorted(cdf, rng.random(int(lengths.sum())), side="right").astype(np.int64)
+    """One sparse row per length from the given term ranks, rarer terms heavier (log-normal weights
+    whose mean grows with the log of the rank, as IDF-like expansion weights do). A term drawn twice
+    keeps its larger weight: learned weights saturate, so a frequent term never outweighs the rare
+    ones by repetition."""
     rows = np.repeat(np.arange(len(lengths)), lengths)
-    rarity = np.log1p(ranks) / np.log(len(cdf))
+    rarity = np.log1p(ranks) / np.log(columns)
     weights = rng.lognormal(mean=-0.9 + 1.2 * rarity, sigma=0.5).astype(np.float32)
-    matrix = sp.csr_matrix((weights, (rows, column_of_rank[ranks])), shape=(len(lengths), len(cdf)))
-    matrix.sum_duplicates()
-    return matrix
+    cells = rows * columns + column_of_rank[ranks]
+    order = np.lexsort((weights, cells))
+    last = np.r_[cells[order][1:] != cells[order][:-1], True]  # the heaviest draw of each cell
+    kept = order[last]
+    return sp.csr_matrix(
+        (weights[kept], (cells[kept] // columns, cells[kept] % columns)), shape=(len(lengths), columns)
+    )
 
 
-def documents(n: int, columns: int, exponent: float, seed: int, chunk: int = 50_000) -> Iterator[sp.csr_matrix]:
+def zipf_ranks(rng: np.random.Generator, n: int, cdf: np.ndarray) -> np.ndarray:
+    return np.searchsorted(cdf, rng.random(n), side="right").astype(np.int64)
+
+
+def documents(
+    n: int, columns: int, exponent: float, seed: int, topics: int, topic_share: float, chunk: int = 50_000
+) -> Iterator[sp.csr_matrix]:
+    """Each document draws `topic_share` of its terms from the term list of one of `topics` topics
+    (lists that are themselves Zipf draws, so the collection's term frequencies stay Zipf) and the
+    rest from the whole vocabulary: documents on one topic share terms, as in a real collection,
+    and have real near neighbours. `topics=0`: every term drawn independently."""
     rng = np.random.default_rng(seed)
     cdf = zipf_cdf(columns, exponent)
     column_of_rank = np.random.default_rng(seed + 1).permutation(columns)
+    topic_ranks = zipf_ranks(np.random.default_rng(seed + 3), topics * TERMS_PER_TOPIC, cdf).reshape(
+        topics, TERMS_PER_TOPIC
+    )
     for start in range(0, n, chunk):
         size = min(chunk, n - start)
-        # Draws per document; merging repeated frequent terms leaves about 100-300 distinct ones.
-        draws = np.clip(np.round(rng.lognormal(np.log(190), 0.3, size)), 135, 400).astype(np.int64)
-        yield draw_rows(rng, draws, cdf, column_of_rank).astype(np.float32)
+        # Draws per document; merging repeated terms leaves about 100-300 distinct ones.
+        draws = np.clip(np.round(rng.lognormal(np.log(210), 0.3, size)), 150, 440).astype(np.int64)
+        from_topic = np.round(draws * topic_share).astype(np.int64) if topics else np.zeros_like(draws)
+        ranks = zipf_ranks(rng, int(draws.sum()), cdf)
+        if topics:
+            # The first `from_topic` draws of each document come from its topic's list.
+            first = np.repeat(np.cumsum(draws) - draws, draws)
+            position = np.arange(int(draws.sum())) - first
+            topical = position < np.repeat(from_topic, draws)
+            topic = np.repeat(rng.integers(0, topics, size), draws)[topical]
+            ranks[topical] = topic_ranks[topic, rng.integers(0, TERMS_PER_TOPIC, int(topical.sum()))]
+        yield weighted_rows(rng, draws, ranks, columns, column_of_rank).astype(np.float32)
 
 
 def queries(collection: sp.csr_matrix, n: int, exponent: float, seed: int) -> sp.csr_matrix:
     rng = np.random.default_rng(seed + 2)
     cdf = zipf_cdf(collection.shape[1], exponent)
     column_of_rank = np.random.default_rng(seed + 1).permutation(collection.shape[1])
-    background = draw_rows(rng, rng.integers(10, 25, n), cdf, column_of_rank)
+    lengths = rng.integers(10, 25, n)
+    background = weighted_rows(
+        rng, lengths, zipf_ranks(rng, int(lengths.sum()), cdf), collection.shape[1], column_of_rank
+    )
     picked = []
     for row in rng.integers(0, collection.shape[0], n):
         start, end = collection.indptr[row], collection.indptr[row + 1]
@@ -136,6 +168,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--columns", type=int, default=MILCO_COLUMNS)
     parser.add_argument("--zipf", type=float, default=1.0, help="Zipf exponent of term frequencies")
+    parser.add_argument("--topics", type=int, default=20_000, help="topics documents are drawn from (0: none)")
+    parser.add_argument("--topic-share", type=float, default=0.4, help="share of a document's terms from its topic")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-postings", type=int, default=3500)
@@ -150,7 +184,8 @@ def main() -> None:
 
     with PeakMemory() as generation_memory:
         start = time.perf_counter()
-        collection = sp.vstack(list(documents(args.documents, args.columns, args.zipf, args.seed)), format="csr")
+        drawn = documents(args.documents, args.columns, args.zipf, args.seed, args.topics, args.topic_share)
+        collection = sp.vstack(list(drawn), format="csr")
         query_matrix = queries(collection, args.queries, args.zipf, args.seed)
         generation_s = time.perf_counter() - start
     doc_rep = SparseRepresentation(collection, vocabulary)

@@ -10,11 +10,10 @@
 from __future__ import annotations
 
 import json
-import string
 from pathlib import Path
 from typing import Any
 
-from tests.tiny_models import WORDS, write_tiny_bert
+from tests.tiny_models import write_tiny_bert, write_xlmr_tokenizer
 
 EXTRA_WORDS = ["chats", "chiens", "katzen", "hunde", "le", "die", "und", "et"]
 XMOD_LANGUAGES = ("en_XX", "fr_XX", "de_DE")
@@ -22,33 +21,7 @@ HIDDEN = 16
 
 
 def write_tiny_xlmr_tokenizer(folder: Path) -> Any:
-    """An XLM-R style tokenizer: sentencepiece-like unigram pieces (`▁word`), <s> X </s>, <mask> last."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from transformers import XLMRobertaTokenizer
-
-    specials = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
-    # A lone "▁" and single punctuation pieces: "." encodes as ["▁", "."], as in XLM-R.
-    pieces = [("▁", -2.0), *((symbol, -3.0) for symbol in string.punctuation)]
-    pieces += [("▁" + word, -1.0) for word in dict.fromkeys([*WORDS, *EXTRA_WORDS])]
-    model = models.Unigram([*specials, *pieces, ("<mask>", 0.0)], unk_id=3, byte_fallback=False)
-    backend = Tokenizer(model)
-    backend.normalizer = normalizers.Lowercase()
-    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    backend.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
-    backend.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
-    tokenizer = XLMRobertaTokenizer(
-        tokenizer_object=backend,
-        bos_token="<s>",
-        eos_token="</s>",
-        sep_token="</s>",
-        cls_token="<s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        mask_token="<mask>",
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    tokenizer.save_pretrained(folder)
-    return tokenizer
+    return write_xlmr_tokenizer(folder, EXTRA_WORDS)
 
 
 def _backbone(kind: str, vocab_size: int, seed: int, languages: tuple[str, ...]) -> Any:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
+from typing import Any
 
 WORDS = [
     "cats",
@@ -83,3 +85,36 @@ def write_tiny_bert(folder: Path, seed: int = 0, hidden_size: int = 16, max_posi
     torch.manual_seed(seed)
     BertModel(config).save_pretrained(folder)
     return folder
+
+
+def write_xlmr_tokenizer(folder: Path, extra_words: list[str], model_max_length: int | None = None) -> Any:
+    """An XLM-R style tokenizer: sentencepiece-like unigram pieces (`▁word`), <s> X </s>, XLM-R's
+    special ids (<s>=0, <pad>=1, </s>=2, <unk>=3, <mask> last); a lone "▁" and single punctuation
+    pieces, so "." encodes as ["▁", "."] as in XLM-R."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from transformers import XLMRobertaTokenizer
+
+    specials = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    pieces = [("▁", -2.0), *((symbol, -3.0) for symbol in string.punctuation)]
+    pieces += [("▁" + word, -1.0) for word in dict.fromkeys([*WORDS, *extra_words])]
+    model = models.Unigram([*specials, *pieces, ("<mask>", 0.0)], unk_id=3, byte_fallback=False)
+    backend = Tokenizer(model)
+    backend.normalizer = normalizers.Lowercase()
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    backend.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    backend.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
+    limits = {"model_max_length": model_max_length} if model_max_length else {}
+    tokenizer = XLMRobertaTokenizer(
+        tokenizer_object=backend,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+        **limits,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(folder)
+    return tokenizer

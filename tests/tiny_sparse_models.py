@@ -13,38 +13,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.tiny_models import WORDS, write_tiny_bert
+from tests.tiny_models import write_tiny_bert, write_xlmr_tokenizer
 
 SOURCE_WORDS = ["巴尔的摩", "美国", "城市", "Katzen", "Hunde", "chats", "chiens", "बिल्ली"]
-
-
-def write_xlmr_tokenizer(folder: Path) -> None:
-    """A Unigram tokenizer with XLM-R's special tokens and ids (<s>=0, <pad>=1, </s>=2, <unk>=3, <mask> last)."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from transformers import XLMRobertaTokenizerFast
-
-    pieces = [f"▁{word}" for word in dict.fromkeys([*WORDS, *SOURCE_WORDS])] + ["s", "'"]
-    vocab = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
-    vocab += [(piece, -1.0 - i / 100) for i, piece in enumerate(pieces)] + [("<mask>", 0.0)]
-    tokenizer = Tokenizer(models.Unigram(vocab, unk_id=3, byte_fallback=False))
-    tokenizer.normalizer = normalizers.Lowercase()
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
-    )
-    fast = XLMRobertaTokenizerFast(
-        tokenizer_object=tokenizer,
-        bos_token="<s>",
-        eos_token="</s>",
-        sep_token="</s>",
-        cls_token="<s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        mask_token="<mask>",
-        model_max_length=64,
-    )
-    fast.save_pretrained(folder)
 
 
 def xlmr_config(vocab_size: int, hidden_size: int = 16):
@@ -68,7 +39,7 @@ def write_tiny_xlmr(folder: Path, seed: int = 0, hidden_size: int = 16) -> Path:
     from transformers import AutoTokenizer, XLMRobertaModel
 
     folder.mkdir(parents=True, exist_ok=True)
-    write_xlmr_tokenizer(folder)
+    write_xlmr_tokenizer(folder, SOURCE_WORDS, model_max_length=64)
     torch.manual_seed(seed)
     XLMRobertaModel(xlmr_config(len(AutoTokenizer.from_pretrained(folder)), hidden_size)).save_pretrained(folder)
     return folder
@@ -116,7 +87,8 @@ def milco_state_dict(encoder: Path, english: Path, echo: bool = True, seed: int 
     state.update({f"en_lsr.{k}": v for k, v in lsr.state_dict().items()})  # alignment-stage teacher
     if echo:
         head = torch.nn.Linear(m_model.config.hidden_size, 1)
-        with torch.no_grad():
+        with torch.no_grad():  # weights small beside the bias: every token echoes a positive weight
+            head.weight.mul_(0.1)
             head.bias.fill_(0.3)
         state.update({"echo.weight": head.weight, "echo.bias": head.bias, "scale": torch.tensor([1.5])})
     return {key: value.detach().clone() for key, value in state.items()}

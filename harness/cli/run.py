@@ -58,6 +58,31 @@ class RichProgress:
             self._progress.remove_task(task_id)
 
 
+# Dataset selection options shared by `harness run` and `harness sweep`.
+LocalOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--local",
+        help="Read a dataset from a local folder instead of its source: `DATASET=DIR` (repeatable), or "
+        "`DIR` when one dataset is selected. The folder holds the dataset's files in its native layout "
+        "(see docs/suites.md).",
+    ),
+]
+MaxQueriesOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Quick run: a seeded random sample of at most N queries. Results are marked sampled."),
+]
+CorpusSampleOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Quick run: at most N documents, keeping every document judged for the kept queries plus a "
+        "seeded random sample of the rest. Results are marked sampled.",
+    ),
+]
+SeedOption = Annotated[int, typer.Option(help="Seed of --max-queries and --corpus-sample.")]
+
+
 def parse_local(entries: list[str] | None, suite: Suite, datasets: list[str] | None) -> dict[str, Path]:
     """`--local DATASET=DIR` entries; a bare `DIR` names the one dataset selected."""
     folders: dict[str, Path] = {}
@@ -192,28 +217,10 @@ def run_command(
             "not run by default, e.g. `mrtydi-v1.0`).",
         ),
     ] = None,
-    local: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--local",
-            help="Read a dataset from a local folder instead of its source: `DATASET=DIR` (repeatable), or "
-            "`DIR` when one dataset is selected. The folder holds the dataset's files in its native layout "
-            "(see docs/suites.md).",
-        ),
-    ] = None,
-    max_queries: Annotated[
-        int | None,
-        typer.Option(min=1, help="Quick run: a seeded random sample of at most N queries. Results are marked sampled."),
-    ] = None,
-    corpus_sample: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Quick run: at most N documents, keeping every document judged for the kept queries plus a "
-            "seeded random sample of the rest. Results are marked sampled.",
-        ),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of --max-queries and --corpus-sample.")] = 0,
+    local: LocalOption = None,
+    max_queries: MaxQueriesOption = None,
+    corpus_sample: CorpusSampleOption = None,
+    seed: SeedOption = 0,
     maxp: Annotated[
         bool | None,
         typer.Option(
@@ -298,20 +305,9 @@ def run_command(
         )
         cards, defaults = _load_cards(model, chosen, cards_dir or [])
         index_spec = _index_override(index, cards)
-        settings = RunSettings(
-            results_dir=results_dir,
-            k=k,
-            encode=EncodeSettings(
-                batch_size=batch_size,
-                device=device,
-                dtype=dtype.value,
-                max_query_length=max_query_length,
-                max_document_length=max_document_length,
-            ),
-            energy=EnergySettings(enabled=energy, country_iso_code=country.upper()),
-            latency_sample=latency_sample,
-            index=index_spec,
-        )
+        encode = EncodeSettings(batch_size, device, dtype.value, max_query_length, max_document_length)
+        power = EnergySettings(enabled=energy, country_iso_code=country.upper())
+        settings = RunSettings(results_dir, k, encode, power, latency_sample, index_spec)
 
         def skipped(card: ModelCard, error: HarnessError) -> None:
             error_console.print(f"[yellow]skipping default model {escape(card.name)}:[/] {escape(str(error))}")

@@ -12,7 +12,17 @@ from rich.table import Table
 
 from harness.cards import load_card
 from harness.cli.common import comma_list, console, error_console, reported_errors
-from harness.cli.run import Dtype, RichProgress, _index_override, _select_suite, parse_local
+from harness.cli.run import (
+    CorpusSampleOption,
+    Dtype,
+    LocalOption,
+    MaxQueriesOption,
+    RichProgress,
+    SeedOption,
+    _index_override,
+    _select_suite,
+    parse_local,
+)
 from harness.data.sampling import Sampling
 from harness.encode import EncodeSettings
 from harness.encode.pruning import Pruning, parse_pruning_list
@@ -80,18 +90,10 @@ def sweep_command(
     language: Annotated[str | None, typer.Option("--language", help="Language of the --data folder.")] = None,
     languages: Annotated[str | None, typer.Option("--languages", help="Only these suite languages.")] = None,
     datasets: Annotated[str | None, typer.Option("--datasets", help="Only these suite datasets.")] = None,
-    local: Annotated[
-        list[str] | None,
-        typer.Option("--local", help="Read a dataset from a local folder: `DATASET=DIR` (see docs/suites.md)."),
-    ] = None,
-    max_queries: Annotated[
-        int | None, typer.Option(min=1, help="Quick sweep: a seeded sample of at most N queries (marked sampled).")
-    ] = None,
-    corpus_sample: Annotated[
-        int | None,
-        typer.Option(min=1, help="Quick sweep: at most N documents, every judged one kept (marked sampled)."),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of --max-queries and --corpus-sample.")] = 0,
+    local: LocalOption = None,
+    max_queries: MaxQueriesOption = None,
+    corpus_sample: CorpusSampleOption = None,
+    seed: SeedOption = 0,
     index: Annotated[
         str | None,
         typer.Option(
@@ -144,20 +146,9 @@ def sweep_command(
         kind = _index_override(index, [card])
         if kind and list(kind) == ["kind"] and card.index.get("kind") == kind["kind"]:
             kind = card.index
-        settings = RunSettings(
-            results_dir=results_dir,
-            k=k,
-            encode=EncodeSettings(
-                batch_size=batch_size,
-                device=device,
-                dtype=dtype.value,
-                max_query_length=max_query_length,
-                max_document_length=max_document_length,
-            ),
-            energy=EnergySettings(enabled=energy, country_iso_code=country.upper()),
-            latency_sample=latency_sample,
-            index=kind,
-        )
+        encode = EncodeSettings(batch_size, device, dtype.value, max_query_length, max_document_length)
+        power = EnergySettings(enabled=energy, country_iso_code=country.upper())
+        settings = RunSettings(results_dir, k, encode, power, latency_sample, kind)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars:
             written = sweep_units(
