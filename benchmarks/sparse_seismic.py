@@ -3,13 +3,14 @@
 The collection imitates MILCO's output statistics: 280,524 columns (30,522 English + 250,002
 XLM-R), term frequencies Zipf-distributed over a random permutation of the columns (so frequent
 terms sit anywhere in the id range, beyond 16 bits too), 100-300 active terms per document,
-rarer terms weighted higher. Queries are built from a random document's heaviest terms plus
-Zipf-drawn ones, so each has real neighbours. Both indexes are the harness's own
+rarer terms weighted higher, documents written on topics (shared term lists) as real ones are.
+Queries are built from a random document's heaviest terms plus Zipf-drawn ones, so each has real
+neighbours. Both indexes are the harness's own
 (`sparse-exact`, `seismic`) searched through the `Index` interface, one query at a time on one
 thread, as the MILCO paper reports latency.
 
-    python benchmarks/sparse_seismic.py                      # 1M documents (about 15 minutes here)
-    python benchmarks/sparse_seismic.py --documents 100000   # a quick look
+    python benchmarks/sparse_seismic.py                      # 1M documents (about 35 minutes, 16 GiB here)
+    python benchmarks/sparse_seismic.py --documents 100000 --topics 2000   # a quick look (7 minutes)
 
 Build threads default to all cores (building is not what is compared); searches are single-thread,
 and every query is searched by each index in turn, so a busy shared machine slows all alike.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import sys
 import time
 from collections.abc import Iterator
 
@@ -172,14 +174,15 @@ def main() -> None:
     parser.add_argument("--topic-share", type=float, default=0.4, help="share of a document's terms from its topic")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-postings", type=int, default=3500)
+    parser.add_argument("--n-postings", type=int, default=1000, help="Seismic postings kept per term")
     parser.add_argument("--build-threads", type=int, default=0, help="Seismic build threads (0: all cores)")
     parser.add_argument(
         "--search",
-        default="10:0.9,20:0.9,20:0.8,40:0.9",
+        default="3:0.9,5:0.9,5:0.7,8:0.9,10:0.9,10:0.7,15:0.9",
         help="Seismic query_cut:heap_factor settings to measure on the one built index",
     )
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows when the output goes to a file
     vocabulary = Vocabulary("synthetic-milco", [f"t{i}" for i in range(args.columns)])
 
     with PeakMemory() as generation_memory:
