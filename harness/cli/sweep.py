@@ -141,6 +141,7 @@ def sweep_command(
             selected,
             local=parse_local(local, chosen, selected),
             sampling=Sampling(max_queries, corpus_sample, seed),
+            maxp=False,  # sweep points score whole documents
         )
         card = load_card(model, cards_dir or [])
         kind = _index_override(index, [card])
