@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,7 @@ def test_peak_memory_sees_a_transient_allocation() -> None:
     with PeakMemory(interval_s=0.001) as memory:
         block = bytearray(200 * 1024 * 1024)
         block[::4096] = b"x" * len(block[::4096])  # touch every page
+        time.sleep(0.1)  # held for many sampling intervals (the sampler needs the GIL), then freed
         del block
     assert memory.peak_bytes - memory.baseline_bytes > 150 * 1024 * 1024
 
