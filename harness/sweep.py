@@ -12,8 +12,8 @@ Every point is an ordinary result record (same schema as `harness run`) with one
      "avg_active_terms_per_document": float, "avg_active_terms_per_query": float,
      "search_threads": 1, "pruning_s": float}
 
-Records go to `<results>/<suite>/<model>/sweep/<dataset>.<language>.<split>.<label>.json`, so the
-points neither overwrite each other nor the model's plain `harness run` result.
+Records go to `<results>/<suite>/<model>/sweep/<group>/<dataset>.<language>.<split>.<label>.json`, so the
+points overwrite neither each other, nor an earlier sweep's, nor the model's plain `harness run` result.
 """
 
 from __future__ import annotations
@@ -68,10 +68,11 @@ def point_label(documents: Pruning, queries: Pruning) -> str:
     return documents.label if queries.method == "none" else f"{documents.label}.q-{queries.label}"
 
 
-def sweep_stem(settings: RunSettings, unit: Unit, model: str, language: str, label: str) -> Path:
-    """Beside the plain result's stem, in `sweep/`, with the point's label after the split."""
+def sweep_stem(settings: RunSettings, unit: Unit, model: str, language: str, group: str, label: str) -> Path:
+    """Beside the plain result's stem, in `sweep/<group>/`, with the point's label after the split: a
+    later sweep never overwrites an earlier one's points."""
     named = result_stem(settings.results_dir, unit.suite, model, unit.dataset.name, language, f"{unit.split}.{label}")
-    return named.parent / "sweep" / named.name
+    return named.parent / "sweep" / group / named.name
 
 
 def _single_thread_index(spec: dict[str, Any] | None, device: str) -> Index:
@@ -167,7 +168,7 @@ def sweep_units(
                         }
                     }
                 )
-                stem = sweep_stem(settings, unit, card.name, task.languages.label, point)
+                stem = sweep_stem(settings, unit, card.name, task.languages.label, group, point)
                 path = write_result(stem, record, trec_lines(run, card.name))
                 written.append(path)
                 if on_result:

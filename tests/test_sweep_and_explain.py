@@ -48,7 +48,7 @@ def test_sweep_writes_one_record_per_point_with_the_sweep_block(
         *("--prune", "mass:0,30,95", "--prune", "topk:0,4", "--query-prune", "topk:8"),
     )
     assert outcome.exit_code == 0, outcome.output
-    folder = results / "local" / "tiny-splade" / "sweep"
+    [folder] = (results / "local" / "tiny-splade" / "sweep").iterdir()  # one folder per sweep group
     names = sorted(p.name for p in folder.glob("*.json"))
     assert names == [
         "tiny.en.test.mass_30.q-topk_8.json",
@@ -58,7 +58,7 @@ def test_sweep_writes_one_record_per_point_with_the_sweep_block(
     ]
     records = {name: json.loads((folder / name).read_text()) for name in names}
     groups = {record["sweep"]["group"] for record in records.values()}
-    assert len(groups) == 1
+    assert groups == {folder.name}
     by_label = {record["sweep"]["pruning"]["documents"]: record for record in records.values()}
     assert set(by_label) == {"none", "mass:30", "mass:95", "topk:4"}
     assert all(record["sweep"]["pruning"]["queries"] == "topk:8" for record in records.values())
@@ -75,6 +75,16 @@ def test_sweep_writes_one_record_per_point_with_the_sweep_block(
     # Smaller index for fewer terms.
     assert by_label["topk:4"]["efficiency"]["index_size_bytes"] < by_label["none"]["efficiency"]["index_size_bytes"]
     assert "Pruning sweep" in outcome.output
+
+
+def test_a_second_sweep_keeps_every_point_of_the_first(tiny_beir: Path, tmp_path: Path, splade_card: Path) -> None:
+    results = tmp_path / "results"
+    common = ("--data", str(tiny_beir), "--language", "en", "-m", str(splade_card), "--results-dir", str(results))
+    assert sweep(*common, "--prune", "mass:0,50").exit_code == 0
+    assert sweep(*common, "--prune", "topk:0,2").exit_code == 0
+    [board] = build_boards(load_results(results))
+    labels = sorted(sorted(point.sweep.pruning.documents for point in group.points) for group in board.sweeps)
+    assert labels == [["mass:50", "none"], ["none", "topk:2"]]
 
 
 def test_sweep_points_do_not_replace_the_plain_run_on_the_leaderboard(
@@ -101,7 +111,7 @@ def test_sweep_with_seismic_pins_single_thread_search(tiny_beir: Path, tmp_path:
         *("--prune", "mass:90", "--index", "seismic"),
     )
     assert outcome.exit_code == 0, outcome.output
-    [path] = (results / "local" / "tiny-splade" / "sweep").glob("*.json")
+    [path] = (results / "local" / "tiny-splade" / "sweep").glob("*/*.json")
     record = json.loads(path.read_text())
     assert record["index"]["kind"] == "seismic" and record["index"]["search_threads"] == 1
 

@@ -102,7 +102,7 @@ def sweep_command(
             "`seismic:n_postings=1000,query_cut=10` (a bare kind keeps the card's parameters for that kind).",
         ),
     ] = None,
-    results_dir: Annotated[Path, typer.Option(help="Result root; points go to <suite>/<model>/sweep/.")] = Path(
+    results_dir: Annotated[Path, typer.Option(help="Result root; points go to <suite>/<model>/sweep/<group>/.")] = Path(
         "results"
     ),
     k: Annotated[int | None, typer.Option("--k", min=1, help="Documents retrieved per query.")] = None,
@@ -122,7 +122,8 @@ def sweep_command(
     The model encodes each dataset once; every pruning point then gets its own index, a
     single-thread search and latency probe, and a full result record (metrics, average active
     terms per document and query, index size, build time, latency p50/p95, QPS), stored under
-    `<results-dir>/<suite>/<model>/sweep/` with the point's label in the file name.
+    `<results-dir>/<suite>/<model>/sweep/<group>/` with the point's label in the file name; a
+    later sweep adds a group and never overwrites an earlier one.
 
     Examples:
 
