@@ -307,7 +307,9 @@ def run_command(
         index_spec = _index_override(index, cards)
         encode = EncodeSettings(batch_size, device, dtype.value, max_query_length, max_document_length)
         power = EnergySettings(enabled=energy, country_iso_code=country.upper())
-        settings = RunSettings(results_dir, k, encode, power, latency_sample, index_spec)
+        settings = RunSettings(
+            results_dir=results_dir, k=k, encode=encode, energy=power, latency_sample=latency_sample, index=index_spec
+        )
 
         def skipped(card: ModelCard, error: HarnessError) -> None:
             error_console.print(f"[yellow]skipping default model {escape(card.name)}:[/] {escape(str(error))}")

@@ -150,7 +150,9 @@ def sweep_command(
             kind = card.index
         encode = EncodeSettings(batch_size, device, dtype.value, max_query_length, max_document_length)
         power = EnergySettings(enabled=energy, country_iso_code=country.upper())
-        settings = RunSettings(results_dir, k, encode, power, latency_sample, kind)
+        settings = RunSettings(
+            results_dir=results_dir, k=k, encode=encode, energy=power, latency_sample=latency_sample, index=kind
+        )
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars:
             written = sweep_units(
