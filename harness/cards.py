@@ -62,8 +62,7 @@ def load_card_file(path: Path) -> ModelCard:
     try:
         card = ModelCard.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(first["msg"], path=path, key=".".join(str(p) for p in first["loc"])) from None
+        raise InputError.from_validation(error, path=path) from None
     card.path = path.resolve()
     card.sha256 = "sha256:" + hashlib.sha256(raw).hexdigest()
     return card

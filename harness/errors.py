@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class HarnessError(Exception):
@@ -24,6 +25,14 @@ class InputError(HarnessError):
         self.key = key
         self.reason = message
         super().__init__(self._render())
+
+    @classmethod
+    def from_validation(cls, error: Any, path: str | Path | None = None, prefix: str | None = None) -> InputError:
+        """The first problem a pydantic `ValidationError` names, keyed by its dotted location (after `prefix`)."""
+        first = error.errors()[0]
+        parts = [prefix] if prefix else []
+        parts += [str(part) for part in first["loc"]]
+        return cls(first["msg"], path=path, key=".".join(parts) or None)
 
     def _render(self) -> str:
         where = ""

@@ -143,8 +143,7 @@ def read_expectations(path: Path) -> Expectations:
     try:
         return Expectations.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(first["msg"], path=path, key=".".join(str(p) for p in first["loc"])) from None
+        raise InputError.from_validation(error, path=path) from None
     except ValueError as error:  # an unknown metric name
         raise InputError(str(error).splitlines()[0], path=path) from None
 

@@ -73,8 +73,7 @@ def load_reference_file(path: Path, suite: Suite | None = None) -> list[Referenc
     try:
         parsed = ReferenceFile.model_validate(load_yaml(path))
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(first["msg"], path=path, key=".".join(str(p) for p in first["loc"])) from None
+        raise InputError.from_validation(error, path=path) from None
     if suite is not None:
         _check_against_suite(parsed, suite, path)
     return [

@@ -268,8 +268,7 @@ def parse_suite(data: Any, path: Path | None, base_dir: Path) -> Suite:
     try:
         spec = SuiteSpec.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(first["msg"], path=path, key=".".join(str(p) for p in first["loc"])) from None
+        raise InputError.from_validation(error, path=path) from None
     except ValueError as error:  # canonical_metric on an unknown metric
         raise InputError(str(error), path=path, key="metrics") from None
     _validate_languages(spec, path)

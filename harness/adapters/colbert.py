@@ -82,8 +82,7 @@ def read_metadata(folder: Path) -> tuple[ColbertMetadata, Path | None]:
     try:
         return ColbertMetadata.model_validate(raw), path
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(first["msg"], path=path, key=".".join(str(p) for p in first["loc"])) from None
+        raise InputError.from_validation(error, path=path) from None
 
 
 def read_checkpoint_tensor(folder: Path, key: str) -> Any:

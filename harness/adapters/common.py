@@ -17,9 +17,7 @@ def card_parameters(card: ModelCard, model: type[P]) -> P:
     try:
         return model.model_validate(card.parameters)
     except ValidationError as error:
-        first = error.errors()[0]
-        key = ".".join(["parameters", *(str(part) for part in first["loc"])])
-        raise InputError(first["msg"], path=card.path, key=key) from None
+        raise InputError.from_validation(error, path=card.path, prefix="parameters") from None
 
 
 def resolve_device(requested: str) -> str:

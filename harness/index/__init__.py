@@ -72,8 +72,7 @@ def make_index(family: Family, spec: Mapping[str, Any] | None = None, device: st
     try:
         return cls.from_params(params, device=device)
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(first["msg"], key=".".join(["index", *(str(part) for part in first["loc"])])) from None
+        raise InputError.from_validation(error, prefix="index") from None
     except ValueError as error:
         raise InputError(str(error).splitlines()[0], key="index") from None
 

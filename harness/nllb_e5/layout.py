@@ -72,8 +72,7 @@ def read_config(folder: Path) -> NllbE5Config:
     except json.JSONDecodeError as error:
         raise InputError(f"malformed JSON: {error.msg}", path=path, line=error.lineno) from None
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(first["msg"], path=path, key=".".join(str(part) for part in first["loc"])) from None
+        raise InputError.from_validation(error, path=path) from None
 
 
 def base_weights(spec: WeightsSpec, folder: Path) -> WeightsSpec:

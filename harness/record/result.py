@@ -130,8 +130,7 @@ def read_result(path: Path) -> ResultRecord:
     except json.JSONDecodeError as error:
         raise InputError(f"not a JSON result: {error.msg}", path=path, line=error.lineno) from None
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(first["msg"], path=path, key=".".join(str(p) for p in first["loc"])) from None
+        raise InputError.from_validation(error, path=path) from None
 
 
 def iter_result_files(results_dir: Path) -> Iterator[Path]:

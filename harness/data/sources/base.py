@@ -34,13 +34,6 @@ def expand_template(template: str, values: Mapping[str, str]) -> str:
         ) from None
 
 
-def describe_validation_error(error: ValidationError, prefix: str) -> tuple[str, str]:
-    """The first problem pydantic found, as (dotted key, message)."""
-    first = error.errors()[0]
-    key = ".".join([prefix, *(str(part) for part in first["loc"])]) if first["loc"] else prefix
-    return key, first["msg"]
-
-
 class Source(ABC):
     """Loads one dataset, in one language (pair) and split, from wherever it lives."""
 
@@ -56,8 +49,7 @@ class Source(ABC):
         try:
             params = cls.Params.model_validate(dict(raw))
         except ValidationError as error:
-            key, message = describe_validation_error(error, "source")
-            raise InputError(message, path=where, key=key) from None
+            raise InputError.from_validation(error, path=where, prefix="source") from None
         return cls(params, base_dir)
 
     @abstractmethod
