@@ -34,6 +34,7 @@ from harness.adapters.xmod import XmodRoutingParameters
 from harness.cards import ModelCard
 from harness.encode import EncodeSettings, MultiVectorRepresentation, ProgressCallback
 from harness.errors import InputError
+from harness.json_files import load_json
 
 METADATA_FILE = "artifact.metadata"
 WEIGHT_FILES = (
@@ -71,10 +72,7 @@ def read_metadata(folder: Path) -> tuple[ColbertMetadata, Path | None]:
     path = folder / METADATA_FILE
     if not path.is_file():
         return ColbertMetadata(), None
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise InputError(f"invalid JSON: {error.msg}", path=path, line=error.lineno) from None
+    raw = load_json(path)
     if isinstance(raw, dict) and isinstance(raw.get("config"), dict):
         raw = raw["config"]
     if not isinstance(raw, dict):

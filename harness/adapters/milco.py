@@ -23,7 +23,6 @@ Relevance is the dot product; `alpha` weights the views on the query side as
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,6 +41,7 @@ from harness.adapters.learned_sparse import (
 from harness.adapters.weights import WeightsSpec
 from harness.encode import Vocabulary, VocabularyView
 from harness.errors import InputError
+from harness.json_files import load_json
 
 CHECKPOINT_FILES = ("pytorch_model.bin", "model.safetensors")
 SOURCE_PREFIX = "m_"  # the authors' label for source-vocabulary terms (English terms are shown bare)
@@ -141,11 +141,9 @@ class MilcoEncoder(LearnedSparseEncoder):
     def _read_config(self, folder: Path) -> dict[str, Any]:
         path = folder / "config.json"
         try:
-            config = json.loads(path.read_text(encoding="utf-8"))
+            config = load_json(path)
         except FileNotFoundError:
             raise InputError("MILCO checkpoint has no config.json", path=folder) from None
-        except json.JSONDecodeError as error:
-            raise InputError(f"invalid JSON: {error.msg}", path=path, line=error.lineno) from None
         if config.get("model_type") != "milco":
             raise InputError(f"not a MILCO config (model_type {config.get('model_type')!r})", path=path)
         return config

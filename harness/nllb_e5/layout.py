@@ -16,7 +16,6 @@ folder may also carry them as `nllb/` and `e5/` subfolders. See docs/nllb-e5.md.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -28,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.adapters.weights import WeightsSpec
 from harness.errors import InputError
+from harness.json_files import load_json
 
 CONFIG_FILE = "nllb_e5.json"
 PROJECTION_FILE = "projection.safetensors"
@@ -68,9 +68,7 @@ def read_config(folder: Path) -> NllbE5Config:
     if not path.is_file():
         raise InputError(f"not an NLLB-E5 folder: {CONFIG_FILE} is missing (see docs/nllb-e5.md)", path=folder)
     try:
-        return NllbE5Config.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except json.JSONDecodeError as error:
-        raise InputError(f"malformed JSON: {error.msg}", path=path, line=error.lineno) from None
+        return NllbE5Config.model_validate(load_json(path))
     except ValidationError as error:
         raise InputError.from_validation(error, path=path) from None
 

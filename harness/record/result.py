@@ -7,7 +7,6 @@ tie-break so that `trec_eval` on the file reproduces the recorded numbers.
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import re
 import tempfile
@@ -18,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import InputError
+from harness.json_files import load_json
 from harness.record.energy import EnergyReading
 
 SCHEMA_VERSION = 1
@@ -126,9 +126,7 @@ def write_result(stem: Path, record: ResultRecord, run_lines: Iterable[str]) -> 
 
 def read_result(path: Path) -> ResultRecord:
     try:
-        return ResultRecord.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except json.JSONDecodeError as error:
-        raise InputError(f"not a JSON result: {error.msg}", path=path, line=error.lineno) from None
+        return ResultRecord.model_validate(load_json(path))
     except ValidationError as error:
         raise InputError.from_validation(error, path=path) from None
 
