@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from harness.adapters.common import card_parameters, torch_dtype
+from harness.adapters.common import card_parameters, read_tensors, torch_dtype
 from harness.adapters.multivector import TokenizedText, TokenVectorEncoder, load_tokenizer
 from harness.adapters.weights import WeightsSpec, resolve_weights
 from harness.cards import ModelCard
@@ -58,7 +58,7 @@ class BgeM3MultivectorEncoder(TokenVectorEncoder):
         path = self.weights.path / self.params.head_file
         if not path.is_file():
             raise InputError(f"BGE-M3 head not found: {path}", path=self.card.path, key="parameters.head_file")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = read_tensors(path)
         hidden = self.model.config.hidden_size
         weight, bias = state.get("weight"), state.get("bias")
         if weight is None or bias is None or weight.ndim != 2 or weight.shape[1] != hidden:

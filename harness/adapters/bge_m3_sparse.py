@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.adapters.common import read_tensors
 from harness.adapters.learned_sparse import LearnedSparseEncoder, check_state_dict, tokenizer_terms
 from harness.encode import Vocabulary
 from harness.errors import InputError
@@ -31,7 +32,7 @@ class BgeM3SparseEncoder(LearnedSparseEncoder):
         except (OSError, ValueError) as error:
             raise InputError(f"cannot load the checkpoint in {folder}: {error}", path=self.card.path) from None
         hidden = model.config.hidden_size
-        state = torch.load(head_path, map_location="cpu", weights_only=True)
+        state = read_tensors(head_path)
         check_state_dict(state, {"weight": (1, hidden), "bias": (1,)}, head_path)
         head = torch.nn.Linear(hidden, 1)
         head.load_state_dict(state)

@@ -19,7 +19,6 @@ unknown token exactly as in colbert-ai, and `describe()` records it.
 
 from __future__ import annotations
 
-import json
 import string
 from collections.abc import Sequence
 from pathlib import Path
@@ -92,7 +91,7 @@ def read_checkpoint_tensor(folder: Path, key: str) -> Any:
     if weights is None:
         raise InputError(f"no weights in {folder}; expected one of {', '.join(WEIGHT_FILES)}")
     if weights.name.endswith(".index.json"):
-        weight_map = json.loads(weights.read_text(encoding="utf-8")).get("weight_map", {})
+        weight_map = load_json(weights).get("weight_map", {})
         if key not in weight_map:
             raise InputError(f"the checkpoint has no tensor {key!r}", path=weights)
         weights = folder / weight_map[key]

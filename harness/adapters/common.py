@@ -1,8 +1,9 @@
-"""Helpers shared by adapters: card parameter validation, devices and dtypes."""
+"""Helpers shared by adapters: card parameter validation, devices, dtypes and reading weight files."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -37,3 +38,17 @@ def torch_dtype(name: str, device: str):
     if device == "cpu" and dtype is torch.float16:
         return torch.float32
     return dtype
+
+
+def read_tensors(path: Path) -> dict[str, Any]:
+    """A weights file's tensors on CPU: safetensors, or a torch file loaded with `weights_only`."""
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as error:  # a truncated or non-torch file; weights_only refuses pickled code too
+        raise InputError(f"cannot read the checkpoint: {error}", path=path) from None

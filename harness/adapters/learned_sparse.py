@@ -8,7 +8,6 @@ checkpoint's state dict that names every missing, mismatched or unexpected tenso
 
 from __future__ import annotations
 
-import json
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import field_validator
 
-from harness.adapters.common import card_parameters, resolve_device, torch_dtype
+from harness.adapters.common import card_parameters, read_tensors, resolve_device, torch_dtype
 from harness.adapters.weights import ResolvedWeights, WeightsSpec, resolve_weights
 from harness.cards import ModelCard
 from harness.encode import (
@@ -31,6 +30,7 @@ from harness.encode import (
 )
 from harness.encode.pruning import Pruning, prune
 from harness.errors import InputError, SourceUnavailableError
+from harness.json_files import load_json
 
 # Token positions scored by an MLM head at once: bounds the (batch, positions, vocabulary) logits.
 POSITION_CHUNK = 64
@@ -80,27 +80,14 @@ def load_state_dict_file(folder: Path, names: Sequence[str]) -> tuple[dict[str, 
         path = folder / name
         index = folder / f"{name}.index.json"
         if path.is_file():
-            return _read_tensors(path), path
+            return read_tensors(path), path
         if index.is_file():
-            shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+            shards = sorted(set(load_json(index)["weight_map"].values()))
             state: dict[str, torch.Tensor] = {}
             for shard in shards:
-                state.update(_read_tensors(folder / shard))
+                state.update(read_tensors(folder / shard))
             return state, index
     raise InputError(f"no checkpoint file in {folder} (expected one of: {', '.join(names)})", path=folder)
-
-
-def _read_tensors(path: Path) -> dict[str, Any]:
-    import torch
-
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as error:  # a truncated or non-torch file; weights_only refuses pickled code too
-        raise InputError(f"cannot read the checkpoint: {error}", path=path) from None
 
 
 def check_state_dict(
