@@ -29,6 +29,7 @@ from harness.encode.pruning import Pruning, parse_pruning_list
 from harness.errors import InputError
 from harness.record import EnergySettings, read_result
 from harness.record.energy import DEFAULT_COUNTRY
+from harness.results import sweep_of
 from harness.runner import RunSettings
 from harness.sweep import SweepPlan, sweep_units
 
@@ -51,16 +52,17 @@ def _points_table(paths: list[Path]) -> Table:
     for column in ("index size", "build s", "p50 ms", "p95 ms", "QPS"):
         table.add_column(column, justify="right")
     for record in records:
-        sweep = record.model_extra["sweep"]  # type: ignore[index]
+        sweep = sweep_of(record)
+        assert sweep is not None  # every record the sweep writes has its `sweep` block
         latency = record.efficiency.search_latency_ms
         table.add_row(
             escape(record.dataset),
             escape(record.language),
-            escape(sweep["pruning"]["documents"]),
-            escape(sweep["pruning"]["queries"]),
+            escape(sweep.pruning.documents),
+            escape(sweep.pruning.queries),
             f"{record.primary_metric} {record.metrics.get(record.primary_metric, float('nan')):.4f}",
-            f"{sweep['avg_active_terms_per_document']:.1f}",
-            f"{sweep['avg_active_terms_per_query']:.1f}",
+            f"{sweep.avg_active_terms_per_document:.1f}",
+            f"{sweep.avg_active_terms_per_query:.1f}",
             f"{record.efficiency.index_size_bytes / 2**20:.1f} MiB",
             f"{record.efficiency.index_build_s:.2f}",
             f"{latency.get('p50', float('nan')):.2f}",
