@@ -1,8 +1,17 @@
-"""Orchestration: data -> encode -> index/search -> evaluate -> record, for each unit and model."""
+"""Orchestration: data -> encode -> store -> index/search -> evaluate -> record, for each model and unit.
+
+Each (model, unit) has a run key (`harness.run_key`) computed before any work: a unit whose result
+exists under its key is kept and skipped, so rerunning an interrupted command resumes it. Encodings go
+through the embedding store (`harness.store`) in shards, so a corpus shared by several units is
+encoded once, a later run reuses it, and a run killed mid-encoding loses at most one shard. Models are
+loaded one at a time, only for the units that still need them.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import gc
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -11,7 +20,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from harness.adapters import load_encoder
+from harness.adapters import adapter_class, load_encoder
+from harness.adapters.common import card_parameters
 from harness.cards import ModelCard
 from harness.data import RetrievalTask
 from harness.data.passages import PassageSplit, max_passage_search, maxp_passages
@@ -33,6 +43,9 @@ from harness.record import (
 )
 from harness.record.measure import PeakMemory, percentiles_ms, stopwatch
 from harness.record.provenance import code_version, hardware, library_versions
+from harness.run_key import RunKey, resolved_index, run_key
+from harness.store import DEFAULT_SHARD_SIZE, EmbeddingStore, StoredEncoding, default_store_dir
+from harness.store.embeddings import Role, StoredDtype, encode_in_memory
 from harness.suite import Unit
 
 
@@ -47,6 +60,17 @@ class SilentProgress:
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    """Where encodings are kept between runs. Disabled, a run still encodes through a temporary store
+    (removed when it ends), so its units share encodings and vectors stay on disk."""
+
+    root: Path | None = None  # None: the user cache (`harness.store.default_store_dir`)
+    enabled: bool = True
+    shard_size: int = DEFAULT_SHARD_SIZE
+    dtype: StoredDtype = "float32"  # dense and multi-vector vectors on disk; float16 halves them
+
+
+@dataclass(frozen=True)
 class RunSettings:
     results_dir: Path = Path("results")
     k: int | None = None  # None: the suite's depth (1000 by default)
@@ -54,6 +78,8 @@ class RunSettings:
     energy: EnergySettings = field(default_factory=EnergySettings)
     latency_sample: int = 200
     index: dict[str, Any] | None = None  # overrides the card's `index:`
+    overwrite: bool = False  # recompute units whose result already exists under the same key
+    store: StoreSettings = field(default_factory=StoreSettings)
 
 
 def rank_run(task: RetrievalTask, result: SearchResult) -> dict[str, dict[str, float]]:
@@ -106,6 +132,24 @@ def _rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("inf")
 
 
+def _label(card: ModelCard, unit: Unit) -> str:
+    return f"{card.name} · {unit.dataset.name} · {unit.languages.label}"
+
+
+def encode_texts(
+    store: EmbeddingStore | None,
+    encoder: Encoder,
+    texts: Sequence[str],
+    language: str,
+    role: Role,
+    progress: ProgressCallback | None = None,
+) -> StoredEncoding:
+    """Through the store when the encoder's vectors can be stored, else in memory (BM25)."""
+    if store is None or not encoder.storable:
+        return encode_in_memory(encoder, texts, language, role, progress)
+    return store.encode(encoder, texts, language, role, progress)
+
+
 def evaluate_unit(
     encoder: Encoder,
     card: ModelCard,
@@ -115,21 +159,23 @@ def evaluate_unit(
     k: int,
     meter: EnergyMeter,
     progress: Progress,
+    key: RunKey | None = None,
+    store: EmbeddingStore | None = None,
 ) -> Path:
     """Run one model on one loaded unit and write its result; returns the result JSON's path."""
-    label = f"{card.name} · {unit.dataset.name} · {task.languages.label}"
+    label = _label(card, unit)
     documents = task.corpus.joined_texts()
     passages = maxp_passages(encoder, documents) if unit.maxp else None
     texts = passages.texts if passages else documents
     with meter.measure(label) as energy, PeakMemory() as memory:
         with progress.task(f"encode documents  {label}", len(texts)) as advance, stopwatch() as t_documents:
-            document_vectors = encoder.encode_documents(texts, task.languages.document, advance)
-        index = make_index(encoder.family, settings.index or card.index, device=encoder.device)
+            document_encoding = encode_texts(store, encoder, texts, task.languages.document, "document", advance)
+        index = make_index(encoder.family, resolved_index(card, encoder.family, settings.index), device=encoder.device)
         with progress.task(f"build index       {label}", len(texts)) as advance, stopwatch() as t_build:
-            index.build(document_vectors, advance)
-        del document_vectors
+            index.build_from_shards(document_encoding.shards, advance)
         with progress.task(f"encode queries    {label}", len(task.queries)) as advance, stopwatch() as t_queries:
-            query_vectors = encoder.encode_queries(task.queries.texts, task.languages.query, advance)
+            query_encoding = encode_texts(store, encoder, task.queries.texts, task.languages.query, "query", advance)
+            query_vectors = query_encoding.whole()
         with progress.task(f"search            {label}", len(task.queries)) as advance, stopwatch() as t_search:
             if passages:
                 result = max_passage_search(index, query_vectors, k, passages, len(documents), advance)
@@ -139,12 +185,30 @@ def evaluate_unit(
 
     run = rank_run(task, result)
     evaluation = evaluate_task(task, run, unit.metrics)
-    times = StageTimes(t_documents.seconds, t_queries.seconds, t_build.seconds, t_search.seconds)
+    times = StageTimes(
+        document_encoding.status.cost_s,
+        query_encoding.status.cost_s,
+        t_build.seconds,
+        t_search.seconds,
+    )
     efficiency = efficiency_of(times, len(documents), len(task.queries), latencies, index, memory)
     protocol = unit_protocol(unit, passages, len(documents))
     reading = energy[0] if energy else None
     record = build_record(encoder, card, unit, task, index, k, evaluation, protocol, efficiency, reading)
-    stem = result_stem(settings.results_dir, unit.suite, card.name, unit.dataset.name, task.languages.label, unit.split)
+    encodings = {
+        "documents": {**document_encoding.status.to_dict(), "wall_s": t_documents.seconds},
+        "queries": {**query_encoding.status.to_dict(), "wall_s": t_queries.seconds},
+    }
+    record = record.model_copy(update={"run_key": key.to_dict() if key else None, "encodings": encodings})
+    stem = result_stem(
+        settings.results_dir,
+        unit.suite,
+        card.name,
+        unit.dataset.name,
+        task.languages.label,
+        unit.split,
+        tag=key.file_tag if key else None,
+    )
     return write_result(stem, record, trec_lines(run, card.name))
 
 
@@ -230,6 +294,74 @@ def _is_missing_weights(error: HarnessError) -> bool:
     )
 
 
+def check_cards(cards: Sequence[ModelCard]) -> None:
+    """Adapter names and card parameters, checked before any work (loading the weights comes later)."""
+    for card in cards:
+        try:
+            cls = adapter_class(card.adapter)
+        except InputError as error:
+            raise InputError(error.reason, path=card.path, key="adapter") from None
+        parameters = getattr(cls, "Parameters", None)
+        if parameters is not None:
+            card_parameters(card, parameters)
+
+
+@dataclass(frozen=True)
+class PlannedResult:
+    """A (model, unit) of the run, its key, and where its result goes."""
+
+    card: ModelCard
+    unit: Unit
+    key: RunKey
+    path: Path
+
+
+def plan_results(
+    units: Sequence[Unit], cards: Sequence[ModelCard], settings: RunSettings, k: int
+) -> list[PlannedResult]:
+    """Every (model, unit) of the run with its key, model by model."""
+    plans = []
+    for card in cards:
+        family = adapter_class(card.adapter).family
+        for unit in units:
+            depth = settings.k or k
+            key = run_key(
+                unit,
+                card,
+                family,
+                k=depth,
+                encode=settings.encode,
+                index_override=settings.index,
+                k_override=settings.k,
+                stored_dtype=settings.store.dtype,
+            )
+            stem = result_stem(
+                settings.results_dir,
+                unit.suite,
+                card.name,
+                unit.dataset.name,
+                unit.languages.label,
+                unit.split,
+                tag=key.file_tag,
+            )
+            plans.append(PlannedResult(card, unit, key, stem.with_name(stem.name + ".json")))
+    return plans
+
+
+@contextlib.contextmanager
+def open_store(settings: StoreSettings) -> Iterator[EmbeddingStore]:
+    """The run's embedding store: the persistent one, or a temporary one removed when the run ends."""
+    root = settings.root or default_store_dir()
+    if settings.enabled:
+        yield EmbeddingStore(root, settings.shard_size, settings.dtype)
+        return
+    parent = settings.root if settings.root else None
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="harness-store-", dir=parent) as temporary:
+        yield EmbeddingStore(Path(temporary), settings.shard_size, settings.dtype)
+
+
 def run_units(
     units: Sequence[Unit],
     cards: Sequence[ModelCard],
@@ -238,32 +370,58 @@ def run_units(
     on_result: Callable[[Path], None] | None = None,
     k: int = 1000,
     on_unavailable: Callable[[ModelCard, HarnessError], None] | None = None,
+    on_kept: Callable[[Path], None] | None = None,
 ) -> list[Path]:
-    """Every model on every unit. Models load first, so a bad card fails before any work is done;
-    a bad dataset stops the run after the results already written, which stay on disk.
+    """Every model on every unit; returns the result paths, written or kept, in run order.
 
-    With `on_unavailable`, a model whose weights cannot be found is reported and skipped
-    instead of failing the run (used for a suite's default models).
+    Cards are checked before any work. A unit whose result exists under its run key is kept
+    (`on_kept`) unless `settings.overwrite`; a model is loaded only when one of its units is
+    missing, and unloaded before the next. A bad dataset stops the run after the results already
+    written, which stay on disk. With `on_unavailable`, a model whose weights cannot be found is
+    reported and skipped instead of failing the run (used for a suite's default models).
     """
     progress = progress or SilentProgress()
     code_version()  # before any tokenizer threads exist: it forks git
-    encoders: list[tuple[ModelCard, Encoder]] = []
-    for card in cards:
-        try:
-            encoders.append((card, load_encoder(card, settings.encode)))
-        except (SourceUnavailableError, InputError) as error:
-            if on_unavailable is None or not _is_missing_weights(error):
-                raise
-            on_unavailable(card, error)
-    if not encoders:
-        raise HarnessError("no model could be loaded")
-    written: list[Path] = []
-    with EnergyMeter(settings.energy) as meter:
-        for unit in units:
-            task = unit.load()
-            for card, encoder in encoders:
-                path = evaluate_unit(encoder, card, unit, task, settings, settings.k or k, meter, progress)
-                written.append(path)
+    check_cards(cards)
+    plans = plan_results(units, cards, settings, k)
+    paths: list[Path] = []
+    loaded_any = False
+    tasks: dict[int, RetrievalTask] = {}
+    with open_store(settings.store) as store, EnergyMeter(settings.energy) as meter:
+        for card in cards:
+            mine = [plan for plan in plans if plan.card is card]
+            pending = [plan for plan in mine if settings.overwrite or not plan.path.is_file()]
+            for plan in mine:
+                if plan not in pending:
+                    paths.append(plan.path)
+                    if on_kept:
+                        on_kept(plan.path)
+            if not pending:
+                loaded_any = True
+                continue
+            try:
+                encoder = load_encoder(card, settings.encode)
+            except (SourceUnavailableError, InputError) as error:
+                if on_unavailable is None or not _is_missing_weights(error):
+                    raise
+                on_unavailable(card, error)
+                continue
+            loaded_any = True
+            for plan in pending:
+                unit_index = units.index(plan.unit)
+                if unit_index not in tasks:
+                    tasks.clear()  # one loaded dataset at a time; the next model reloads it
+                    tasks[unit_index] = plan.unit.load()
+                task = tasks[unit_index]
+                depth = settings.k or k
+                path = evaluate_unit(
+                    encoder, card, plan.unit, task, settings, depth, meter, progress, key=plan.key, store=store
+                )
+                paths.append(path)
                 if on_result:
                     on_result(path)
-    return written
+            del encoder
+            gc.collect()
+    if not loaded_any:
+        raise HarnessError("no model could be loaded")
+    return paths

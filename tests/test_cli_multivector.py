@@ -47,7 +47,7 @@ def test_exact_maxsim_end_to_end(tiny_beir: Path, model_folder: Path, tmp_path: 
     record = only_result(results)
     assert record["model"]["family"] == "multivector" and record["index"]["kind"] == "maxsim-exact"
     assert record["model"]["details"]["language_routing"]["routed"] == {"en": {"adapter": "en_XX", "by": "iso prefix"}}
-    assert 0.0 <= record["metrics"]["ndcg@10"] <= 1.0 and record["efficiency"]["index_size_bytes"] > 0
+    assert 0.0 <= record["metrics"]["ndcg@10"] <= 1.0 and record["measured"]["efficiency"]["index_size_bytes"] > 0
     with gzip.open(results / "local" / "tiny-colbert-xm" / record["run_file"], "rt") as handle:
         assert len(handle.readlines()) == 3 * 6  # every judged query ranks all six passages
 
@@ -72,7 +72,7 @@ def test_compressed_index_from_the_command_line(tiny_beir: Path, model_folder: P
     index = record["index"]
     assert (index["kind"], index["nbits"], index["num_centroids"], index["num_documents"]) == ("plaid", 2, 16, 6)
     assert index["last_search"] == {"k": 1000, "probes": 4, "candidates": 4096, "rerank": 1024}
-    assert record["efficiency"]["index_size_bytes"] == sum(index["files_bytes"].values())
+    assert record["measured"]["efficiency"]["index_size_bytes"] == sum(index["files_bytes"].values())
     assert not Path(index["index_dir"]).exists()  # temporary: deleted with the index
 
 

@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from harness.cli import app
-from tests.conftest import TINY_CORPUS, TINY_QRELS, TINY_QUERIES, write_beir
+from tests.conftest import TINY_CORPUS, TINY_QRELS, TINY_QUERIES, result_path, write_beir
 
 runner = CliRunner()
 
@@ -40,15 +40,16 @@ def test_bm25_on_a_beir_folder_writes_result_run_and_report(tiny_beir: Path, tmp
     )
     assert outcome.exit_code == 0, outcome.output
     [path] = result_files(results)
-    assert path == results / "local" / "bm25" / "tiny.en.test.json"
+    assert path == result_path(results / "local" / "bm25", "tiny.en.test")
+    assert path.name.startswith("tiny.en.test.sparse-exact.")
     record = json.loads(path.read_text())
     assert record["metrics"]["ndcg@10"] > 0.5
     assert set(record["per_query"]["ndcg@10"]) == {"q1", "q2", "q3"}
     assert record["dataset_identity"]["num_queries"] == 3
     assert record["model"]["details"]["analysis"]["en"]["stemmer"] == "porter"
-    assert record["efficiency"]["index_size_bytes"] > 0
-    assert record["efficiency"]["latency_sample_size"] == 3
-    assert record["environment"]["libraries"]["bm25s"]
+    assert record["measured"]["efficiency"]["index_size_bytes"] > 0
+    assert record["measured"]["efficiency"]["latency_sample_size"] == 3
+    assert record["measured"]["environment"]["libraries"]["bm25s"]
     with gzip.open(path.with_name(record["run_file"]), "rt") as handle:
         first = handle.readline().split()
     assert first[1] == "Q0" and first[3] == "1" and first[5] == "bm25"
@@ -139,7 +140,7 @@ def test_a_bad_unit_keeps_the_results_already_written(tmp_path: Path) -> None:
     results = tmp_path / "results"
     outcome = run("--suite", str(suite), "-m", "bm25", "--results-dir", str(results))
     assert outcome.exit_code == 2
-    assert [p.name for p in result_files(results)] == ["d.en.test.json"]
+    assert [p.name.split(".")[:3] for p in result_files(results)] == [["d", "en", "test"]]
 
 
 def test_unknown_model_card_lists_the_known_ones(tiny_beir: Path, tmp_path: Path) -> None:

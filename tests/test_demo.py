@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
+from tests.conftest import result_path
 
 pytestmark = pytest.mark.slow
 
@@ -26,8 +27,9 @@ def test_bare_run_produces_results_and_report(tmp_path: Path, monkeypatch: pytes
     except ImportError:
         assert models == {"bm25"}
     assert len(results) == 10 * len(models)
-    record = json.loads((tmp_path / "results/demo/bm25/demo.zh-en.test.json").read_text())
+    record = json.loads(result_path(tmp_path / "results/demo/bm25", "demo.zh-en.test").read_text())
     assert (record["query_language"], record["document_language"]) == ("zh", "en")
-    assert 0.0 < json.loads((tmp_path / "results/demo/bm25/demo.en.test.json").read_text())["metrics"]["ndcg@10"] <= 1
+    english = json.loads(result_path(tmp_path / "results/demo/bm25", "demo.en.test").read_text())
+    assert 0.0 < english["metrics"]["ndcg@10"] <= 1
     html = (tmp_path / "reports" / "index.html").read_text()
     assert "demo" in html and "bm25" in html

@@ -10,6 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from harness.cli import app
+from tests.conftest import result_path
 from tests.tiny_sparse_models import write_tiny_bert_mlm, write_tiny_bge_m3, write_tiny_milco
 
 runner = CliRunner()
@@ -42,14 +43,14 @@ def test_run_encodes_indexes_searches_and_evaluates(
         catch_exceptions=False,
     )
     assert outcome.exit_code == 0, outcome.output
-    record = json.loads((results / "local" / f"tiny-{adapter}" / "tiny.en.test.json").read_text())
+    record = json.loads(result_path(results / "local" / f"tiny-{adapter}", "tiny.en.test").read_text())
     assert record["model"]["family"] == "sparse"
     assert record["model"]["details"]["columns"] > 0
     assert 0.0 <= record["metrics"]["ndcg@10"] <= 1.0
     assert set(record["per_query"]["ndcg@10"]) == {"q1", "q2", "q3"}
     assert record["index"]["kind"] == (index or "sparse-exact")
-    assert record["efficiency"]["index_size_bytes"] > 0
-    assert record["efficiency"]["search_latency_ms"]["p50"] > 0
+    assert record["measured"]["efficiency"]["index_size_bytes"] > 0
+    assert record["measured"]["efficiency"]["search_latency_ms"]["p50"] > 0
 
 
 def test_bm25_and_a_learned_sparse_model_share_the_schema_and_the_leaderboard(tiny_beir: Path, tmp_path: Path) -> None:
@@ -67,10 +68,10 @@ def test_bm25_and_a_learned_sparse_model_share_the_schema_and_the_leaderboard(ti
         catch_exceptions=False,
     )
     assert outcome.exit_code == 0, outcome.output
-    bm25 = json.loads((results / "local" / "bm25" / "tiny.en.test.json").read_text())
-    splade = json.loads((results / "local" / "tiny-splade" / "tiny.en.test.json").read_text())
+    bm25 = json.loads(result_path(results / "local" / "bm25", "tiny.en.test").read_text())
+    splade = json.loads(result_path(results / "local" / "tiny-splade", "tiny.en.test").read_text())
     assert set(bm25) == set(splade)
-    assert set(bm25["efficiency"]) == set(splade["efficiency"])
+    assert set(bm25["measured"]["efficiency"]) == set(splade["measured"]["efficiency"])
     assert bm25["model"]["family"] == splade["model"]["family"] == "sparse"
     board = (reports / "leaderboard.md").read_text()
     assert "bm25" in board and "tiny-splade" in board

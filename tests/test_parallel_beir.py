@@ -128,10 +128,10 @@ def test_results_carry_the_language_pair_and_the_alignment(tmp_path: Path) -> No
         catch_exceptions=False,
     )
     assert outcome.exit_code == 0, outcome.output
-    records = {path.name: json.loads(path.read_text()) for path in results.rglob("*.json")}
-    assert sorted(records) == ["toy.de-en.validation.json", "toy.de.validation.json", "toy.en.validation.json"]
-    pair = records["toy.de-en.validation.json"]
+    records = {".".join(path.name.split(".")[:3]): json.loads(path.read_text()) for path in results.rglob("*.json")}
+    assert sorted(records) == ["toy.de-en.validation", "toy.de.validation", "toy.en.validation"]
+    pair = records["toy.de-en.validation"]
     assert (pair["language"], pair["query_language"], pair["document_language"]) == ("de-en", "de", "en")
     assert pair["dataset_identity"]["metadata"]["judgements_without_parallel_document"] == 1
-    german = records["toy.de.validation.json"]
+    german = records["toy.de.validation"]
     assert (german["query_language"], german["document_language"]) == ("de", "de")

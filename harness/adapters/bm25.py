@@ -35,6 +35,7 @@ class BM25Parameters(BaseModel):
 
 class BM25Encoder(Encoder):
     family = "sparse"
+    storable = False  # document weights need the whole corpus's statistics
     Parameters = BM25Parameters
 
     def __init__(self, card: ModelCard, settings: EncodeSettings) -> None:

@@ -55,6 +55,7 @@ class TranslateEncoder(Encoder):
     """A pipeline whose family is its retriever's: the runner indexes what the retriever produces."""
 
     family = "dense"  # replaced per instance by the retriever's family
+    storable = False  # queries are translated into the language of the documents encoded last
     Parameters = TranslateParameters
 
     def __init__(self, card: ModelCard, settings: EncodeSettings) -> None:

@@ -31,7 +31,8 @@ from harness.languages import is_known_language
 from harness.record import EnergySettings, load_results, read_result
 from harness.record.energy import DEFAULT_COUNTRY
 from harness.report import render_reports
-from harness.runner import RunSettings, run_units
+from harness.runner import RunSettings, StoreSettings, run_units
+from harness.store import DEFAULT_SHARD_SIZE
 from harness.suite import Suite, load_suite, local_suite
 
 DEMO_SUITE = "demo"
@@ -81,6 +82,52 @@ CorpusSampleOption = Annotated[
     ),
 ]
 SeedOption = Annotated[int, typer.Option(help="Seed of --max-queries and --corpus-sample.")]
+CacheDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        help="Embedding store: where document and query encodings are kept between runs "
+        "(default: $HARNESS_CACHE_DIR, else ~/.cache/harness). See `harness cache list`.",
+    ),
+]
+NoCacheOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Keep no encodings after the run (a temporary store still shares them between the run's units).",
+    ),
+]
+ShardSizeOption = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        help="Texts per stored shard: an interrupted run loses at most the shard it was writing.",
+    ),
+]
+
+
+class StoredDtype(str, Enum):
+    float32 = "float32"
+    float16 = "float16"
+
+
+StoredDtypeOption = Annotated[
+    StoredDtype,
+    typer.Option(
+        "--stored-dtype",
+        help="Dense and multi-vector vectors on disk: float16 halves the store (scores change slightly; a "
+        "result records it in its key).",
+    ),
+]
+
+
+def store_settings(cache_dir: Path | None, no_cache: bool, shard_size: int, stored_dtype: StoredDtype) -> StoreSettings:
+    return StoreSettings(
+        root=cache_dir.expanduser() / "embeddings" if cache_dir else None,
+        enabled=not no_cache,
+        shard_size=shard_size,
+        dtype=stored_dtype.value,
+    )
 
 
 def parse_local(entries: list[str] | None, suite: Suite, datasets: list[str] | None) -> dict[str, Path]:
@@ -272,6 +319,18 @@ def run_command(
             ),
         ),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Recompute units whose result already exists under the same run key (by default they are "
+            "kept and skipped, so rerunning an interrupted command resumes it).",
+        ),
+    ] = False,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    shard_size: ShardSizeOption = DEFAULT_SHARD_SIZE,
+    stored_dtype: StoredDtypeOption = StoredDtype.float32,
     suites_dir: Annotated[
         list[Path] | None, typer.Option("--suites-dir", help="Extra folder of suite YAML files.")
     ] = None,
@@ -291,7 +350,11 @@ def run_command(
     * `harness run --suite limit --datasets limit-small --local limit-small=../shared/data/limit-small`
 
     Each (model, dataset, language) gets a result JSON under `--results-dir` with metrics,
-    per-query scores, timings, index size, memory, energy and provenance, plus its TREC run.
+    per-query scores, timings, index size, memory, energy and provenance, plus its TREC run. Its
+    file name carries the index, `sampled` and its run key (dataset, settings, card hash, index, k):
+    a result that already exists under its key is kept, so rerunning an interrupted command resumes
+    it (`--overwrite` recomputes). Encodings are stored in shards (`--cache-dir`), so a corpus is
+    encoded once per model, across units and runs.
     """
     with reported_errors():
         chosen = _select_suite(suite, data, language, suites_dir or [])
@@ -308,7 +371,14 @@ def run_command(
         encode = EncodeSettings(batch_size, device, dtype.value, max_query_length, max_document_length)
         power = EnergySettings(enabled=energy, country_iso_code=country.upper())
         settings = RunSettings(
-            results_dir=results_dir, k=k, encode=encode, energy=power, latency_sample=latency_sample, index=index_spec
+            results_dir=results_dir,
+            k=k,
+            encode=encode,
+            energy=power,
+            latency_sample=latency_sample,
+            index=index_spec,
+            overwrite=overwrite,
+            store=store_settings(cache_dir, no_cache, shard_size, stored_dtype),
         )
 
         def skipped(card: ModelCard, error: HarnessError) -> None:
@@ -330,6 +400,10 @@ def run_command(
                 on_result=lambda path: error_console.print(f"wrote {escape(str(path))}", highlight=False),
                 k=chosen.spec.k,
                 on_unavailable=skipped if defaults else None,
+                on_kept=lambda path: error_console.print(
+                    f"kept {escape(str(path))} (its result exists under the same run key; --overwrite recomputes)",
+                    highlight=False,
+                ),
             )
         console.print(_summary(written))
         if report and written:

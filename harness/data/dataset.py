@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 Qrels = dict[str, dict[str, int]]
 """Judgements: query id -> document id -> graded relevance (0 = judged non-relevant)."""
@@ -24,12 +24,37 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def joined_texts(self, separator: str = " ") -> list[str]:
-        """Title and body as one passage, the way BEIR and MTEB feed documents to encoders."""
-        return [
-            f"{title}{separator}{text}".strip() if title else text.strip()
-            for title, text in zip(self.titles, self.texts, strict=True)
-        ]
+    def joined_texts(self, separator: str = " ") -> JoinedTexts:
+        """Title and body as one passage, the way BEIR and MTEB feed documents to encoders: a view that
+        joins each document when read, so a corpus of millions is not held twice."""
+        return JoinedTexts(self.titles, self.texts, separator)
+
+
+class JoinedTexts(Sequence[str]):
+    """Documents as `title<separator>text` (just the text when untitled), joined on access."""
+
+    def __init__(self, titles: Sequence[str], texts: Sequence[str], separator: str = " ") -> None:
+        self._titles = titles
+        self._texts = texts
+        self._separator = separator
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def _join(self, row: int) -> str:
+        title, text = self._titles[row], self._texts[row]
+        return f"{title}{self._separator}{text}".strip() if title else text.strip()
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self._join(row) for row in range(*index.indices(len(self)))]
+        return self._join(range(len(self))[index])
 
 
 @dataclass(frozen=True)

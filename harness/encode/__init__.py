@@ -8,6 +8,7 @@ from harness.encode.representations import (
     SparseRepresentation,
     Vocabulary,
     VocabularyView,
+    concatenate,
 )
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "SparseRepresentation",
     "Vocabulary",
     "VocabularyView",
+    "concatenate",
     "length_sorted_batches",
 ]

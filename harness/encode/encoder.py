@@ -19,6 +19,8 @@ ProgressCallback = Callable[[int], None]
 
 Family = Literal["dense", "sparse", "multivector"]
 
+_RUN_ONLY_DETAILS = frozenset({"device", "batch_size", "language_routing"})
+
 
 @dataclass(frozen=True)
 class EncodeSettings:
@@ -42,6 +44,9 @@ class Encoder(ABC):
     """
 
     family: ClassVar[Family]
+    # Whether a text's vector depends on that text alone, so encodings can be stored in shards and reused.
+    # BM25's document weights depend on the whole corpus (and its queries on that vocabulary): not storable.
+    storable: ClassVar[bool] = True
 
     def __init__(self, card: ModelCard, settings: EncodeSettings) -> None:
         self.card = card
@@ -62,6 +67,13 @@ class Encoder(ABC):
     def describe(self) -> dict[str, Any]:
         """What a reader needs to reproduce this encoder: resolved paths, revisions, analysis."""
         return {}
+
+    def output_identity(self) -> dict[str, Any]:
+        """What the vectors depend on besides the texts: `describe()` less where and how fast it ran.
+
+        The embedding store keys stored encodings by it (with the card's hash and the texts' hash).
+        """
+        return {key: value for key, value in self.describe().items() if key not in _RUN_ONLY_DETAILS}
 
     @property
     def device(self) -> str:

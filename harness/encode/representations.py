@@ -161,3 +161,20 @@ class MultiVectorRepresentation:
 
 
 Representation = DenseRepresentation | SparseRepresentation | MultiVectorRepresentation
+
+
+def concatenate(parts: Sequence[Representation]) -> Representation:
+    """Representations of the same family, one after the other, as one in memory (a copy, even of one part:
+    parts may be read-only memory maps of the embedding store)."""
+    first = parts[0]
+    if isinstance(first, DenseRepresentation):
+        return DenseRepresentation(np.concatenate([part.vectors for part in parts], axis=0))  # type: ignore[union-attr]
+    if isinstance(first, SparseRepresentation):
+        return SparseRepresentation(sp.vstack([part.matrix for part in parts], format="csr"), first.vocabulary)  # type: ignore[union-attr]
+    offsets = [np.zeros(1, dtype=np.int64)]
+    total = 0
+    for part in parts:
+        offsets.append(np.asarray(part.offsets[1:], dtype=np.int64) + total)  # type: ignore[union-attr]
+        total += int(part.offsets[-1])  # type: ignore[union-attr]
+    vectors = np.concatenate([part.vectors for part in parts], axis=0)  # type: ignore[union-attr]
+    return MultiVectorRepresentation(vectors, np.concatenate(offsets))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from harness.encode import Family, ProgressCallback, Representation
+from harness.encode import Family, ProgressCallback, Representation, concatenate
 
 
 class IndexParams(BaseModel):
@@ -46,6 +46,11 @@ class Index(ABC):
     def build(self, documents: Representation, progress: ProgressCallback | None = None) -> None:
         """Index the documents; row i of `documents` is document number i in search results."""
 
+    def build_from_shards(self, shards: Sequence[Representation], progress: ProgressCallback | None = None) -> None:
+        """Index documents stored in shards; rows number on across shards. Exact indexes search shard by shard
+        without holding every vector in memory; the others take the shards as one representation."""
+        self.build(concatenate(shards), progress)
+
     @abstractmethod
     def search(self, queries: Representation, k: int, progress: ProgressCallback | None = None) -> SearchResult:
         """The k best documents for each query, by this index's score."""
@@ -74,3 +79,15 @@ def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         indices = np.pad(indices, ((0, 0), (0, k - width)), constant_values=-1)
         top_scores = np.pad(top_scores, ((0, 0), (0, k - width)), constant_values=-np.inf)
     return indices, top_scores
+
+
+def merge_top_k(
+    indices: np.ndarray, scores: np.ndarray, more_indices: np.ndarray, more_scores: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The best k of two top-k lists per query, by score, equal scores by lower document row; -1 pads stay last."""
+    merged_indices = np.concatenate((indices, more_indices), axis=1)
+    merged_scores = np.concatenate((scores, more_scores), axis=1)
+    padding = merged_indices < 0
+    order = np.lexsort((np.where(padding, np.iinfo(np.int64).max, merged_indices), -merged_scores, padding), axis=1)
+    order = order[:, :k]
+    return np.take_along_axis(merged_indices, order, axis=1), np.take_along_axis(merged_scores, order, axis=1)

@@ -8,13 +8,14 @@ a short result list is padded with -1 instead of being filled with arbitrary zer
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from harness.encode import ProgressCallback, Representation, SparseRepresentation
-from harness.index.base import Index, IndexParams, SearchResult
+from harness.index.base import Index, IndexParams, SearchResult, merge_top_k
 
 
 class SparseExactParams(IndexParams):
@@ -30,53 +31,77 @@ class SparseExactIndex(Index):
 
     def __init__(self, params: SparseExactParams, device: str = "cpu") -> None:
         super().__init__(params, device)
-        self._inverted: sp.csr_matrix | None = None
+        self._inverted: list[sp.csr_matrix] = []  # one term-major matrix per shard
         self._vocabulary_name = ""
+        self._n_terms = 0
 
     def build(self, documents: Representation, progress: ProgressCallback | None = None) -> None:
-        if not isinstance(documents, SparseRepresentation):
-            raise TypeError("sparse-exact indexes sparse vectors")
-        # Term-major layout: row t lists the documents containing term t (an inverted index).
-        self._inverted = documents.matrix.T.tocsr().astype(np.float32)
-        self._inverted.sort_indices()
-        self._vocabulary_name = documents.vocabulary.name
-        if progress:
-            progress(len(documents))
+        self.build_from_shards([documents], progress)
+
+    def build_from_shards(self, shards: Sequence[Representation], progress: ProgressCallback | None = None) -> None:
+        self._inverted = []
+        for documents in shards:
+            if not isinstance(documents, SparseRepresentation):
+                raise TypeError("sparse-exact indexes sparse vectors")
+            # Term-major layout: row t lists the documents containing term t (an inverted index).
+            inverted = documents.matrix.T.tocsr().astype(np.float32)
+            inverted.sort_indices()
+            self._inverted.append(inverted)
+            self._vocabulary_name = documents.vocabulary.name
+            self._n_terms = len(documents.vocabulary)
+            if progress:
+                progress(len(documents))
 
     def search(self, queries: Representation, k: int, progress: ProgressCallback | None = None) -> SearchResult:
         if not isinstance(queries, SparseRepresentation):
             raise TypeError("sparse-exact searches with sparse vectors")
-        if self._inverted is None:
+        if not self._inverted:
             raise RuntimeError("build the index before searching")
-        if queries.vocabulary.name != self._vocabulary_name or queries.matrix.shape[1] != self._inverted.shape[0]:
+        if queries.vocabulary.name != self._vocabulary_name or queries.matrix.shape[1] != self._n_terms:
             raise ValueError(
                 f"query vocabulary {queries.vocabulary.name!r} ({queries.matrix.shape[1]} terms) does not match "
-                f"the index's {self._vocabulary_name!r} ({self._inverted.shape[0]} terms)"
+                f"the index's {self._vocabulary_name!r} ({self._n_terms} terms)"
             )
-        n_docs = self._inverted.shape[1]
-        step = max(1, self.params.score_block_bytes // max(1, 8 * n_docs))
         matrix = queries.matrix.astype(np.float32).tocsr()
         indices = np.full((matrix.shape[0], k), -1, dtype=np.int64)
         scores = np.full((matrix.shape[0], k), -np.inf, dtype=np.float32)
+        offset = 0
+        for inverted in self._inverted:
+            shard_indices, shard_scores = self._search_shard(matrix, inverted, k)
+            shard_indices = np.where(shard_indices >= 0, shard_indices + offset, -1)
+            if offset == 0:
+                indices, scores = shard_indices, shard_scores
+            else:
+                indices, scores = merge_top_k(indices, scores, shard_indices, shard_scores, k)
+            offset += inverted.shape[1]
+        if progress:
+            progress(matrix.shape[0])
+        return SearchResult(indices=indices, scores=scores)
+
+    def _search_shard(self, matrix: sp.csr_matrix, inverted: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+        n_docs = inverted.shape[1]
+        step = max(1, self.params.score_block_bytes // max(1, 8 * n_docs))
+        indices = np.full((matrix.shape[0], k), -1, dtype=np.int64)
+        scores = np.full((matrix.shape[0], k), -np.inf, dtype=np.float32)
         for start in range(0, matrix.shape[0], step):
-            block = (matrix[start : start + step] @ self._inverted).tocsr()
+            block = (matrix[start : start + step] @ inverted).tocsr()
             for row in range(block.shape[0]):
                 begin, end = block.indptr[row], block.indptr[row + 1]
                 top, top_scores = top_k_candidates(block.indices[begin:end], block.data[begin:end], k)
                 indices[start + row, : len(top)] = top
                 scores[start + row, : len(top)] = top_scores
-            if progress:
-                progress(block.shape[0])
-        return SearchResult(indices=indices, scores=scores)
+        return indices, scores
 
     def size_bytes(self) -> int:
-        if self._inverted is None:
-            return 0
-        m = self._inverted
-        return int(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes)
+        return int(sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in self._inverted))
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "layout": "term-major csr (inverted)", "vocabulary": self._vocabulary_name}
+        return {
+            **super().describe(),
+            "layout": "term-major csr (inverted), one per shard",
+            "vocabulary": self._vocabulary_name,
+            "shards": len(self._inverted),
+        }
 
 
 def top_k_candidates(documents: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,13 @@
-"""The result record: one JSON file per (suite, model, dataset, language, split), written atomically.
+"""The result record: one JSON file per run key (suite, model, dataset, language, split and the settings
+that change outputs), written atomically.
 
 Beside it, the run itself in TREC format (gzipped), ordered by the evaluation protocol's
 tie-break so that `trec_eval` on the file reproduces the recorded numbers.
+
+Everything that differs between two identical runs (dates, timings, energy, the machine, whether
+encodings were computed or reused) is written in one block, `measured`, at the end of the JSON: strip
+it and two identical runs give byte-identical files. Python code reads those fields as attributes of
+the record all the same (`record.efficiency`, `record.created_at`).
 """
 
 from __future__ import annotations
@@ -14,13 +20,15 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
 from harness.errors import InputError
 from harness.json_files import load_json
 from harness.record.energy import EnergyReading
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+MEASURED_FIELDS = ("created_at", "efficiency", "energy", "environment", "encodings")
+"""The fields of the `measured` block: what varies between identical runs."""
 
 
 class ModelInfo(BaseModel):
@@ -75,18 +83,55 @@ class ResultRecord(BaseModel):
     energy: EnergyReading | None
     environment: dict[str, Any]
     run_file: str
+    # The run key (harness.run_key): its id and the fields it hashes; None in results written before keys.
+    run_key: dict[str, Any] | None = None
+    # Per side (documents, queries): computed or reused from the embedding store, and the cost when computed.
+    encodings: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_measured(cls, data: Any) -> Any:
+        """Schema 2 keeps the volatile fields under `measured`; schema 1 had them at the top level."""
+        if isinstance(data, dict) and isinstance(data.get("measured"), dict):
+            data = {**{key: value for key, value in data.items() if key != "measured"}, **data["measured"]}
+        return data
+
+    @model_serializer(mode="wrap")
+    def _write_measured(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        data["measured"] = {name: data.pop(name) for name in MEASURED_FIELDS if name in data}
+        return data
 
     @property
     def sampled(self) -> bool:
         return bool(self.dataset_identity.get("sampled"))
+
+    @property
+    def run_key_id(self) -> str | None:
+        return str(self.run_key["id"]) if self.run_key else None
+
+    @property
+    def variant(self) -> str:
+        """What sets this result apart from the model's plain run (`index seismic, k 100`); empty for the plain run."""
+        return str(self.run_key.get("variant", "")) if self.run_key else ""
+
+    @property
+    def display_name(self) -> str:
+        """The model's name, with its variant when it has one: how reports and comparisons label a result."""
+        return f"{self.model.name} [{self.variant}]" if self.variant else self.model.name
 
 
 def _slug(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", value).strip("_") or "_"
 
 
-def result_stem(results_dir: Path, suite: str, model: str, dataset: str, language: str, split: str) -> Path:
-    return results_dir / _slug(suite) / _slug(model) / f"{_slug(dataset)}.{_slug(language)}.{_slug(split)}"
+def result_stem(
+    results_dir: Path, suite: str, model: str, dataset: str, language: str, split: str, tag: str | None = None
+) -> Path:
+    """`<results>/<suite>/<model>/<dataset>.<language>.<split>[.<tag>]`; `harness run` tags each file with its
+    index kind, `sampled` when sampled, and its run key, so results of different keys never share a file."""
+    name = f"{_slug(dataset)}.{_slug(language)}.{_slug(split)}" + (f".{_slug(tag)}" if tag else "")
+    return results_dir / _slug(suite) / _slug(model) / name
 
 
 def _atomic_write(path: Path, write: Any, binary: bool = False) -> None:
