@@ -58,15 +58,14 @@ def resolved_index(card: ModelCard, family: str, override: Mapping[str, Any] | N
 
 def _variant(
     unit: Unit,
-    card: ModelCard,
     index: Mapping[str, Any],
-    index_override: bool,
+    card_index: Mapping[str, Any],
     k: int | None,
     encode: EncodeSettings,
     stored_dtype: str,
 ) -> str:
     parts = []
-    if index_override and dict(index) != {**card.index, "kind": index["kind"]}:
+    if dict(index) != dict(card_index):
         params = ",".join(f"{name}={value}" for name, value in sorted(index.items()) if name != "kind")
         parts.append(f"index {index['kind']}" + (f":{params}" if params else ""))
     if k is not None:
@@ -127,5 +126,6 @@ def run_key(
     }
     canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     key_id = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    variant = _variant(unit, card, index, index_override is not None, k_override, encode, stored_dtype)
+    card_index = resolved_index(card, family, None)
+    variant = _variant(unit, index, card_index, k_override, encode, stored_dtype)
     return RunKey(key_id, json.loads(canonical), variant)

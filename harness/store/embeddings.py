@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -294,7 +295,7 @@ class EmbeddingStore:
 
     def _commit(self, folder: Path, representation: Representation, meta: dict[str, Any]) -> None:
         """Write a shard beside its place and rename it in: a shard folder that exists is complete."""
-        temporary = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}.tmp")
+        temporary = _temporary_name(folder)
         try:
             temporary.mkdir()
             write_shard_arrays(temporary, representation, self.dtype)
@@ -310,12 +311,35 @@ class EmbeddingStore:
             raise
 
 
-def _remove_stale_temporaries(entry: Path, older_than_s: float = 3600.0) -> None:
-    """Half-written shards of a killed run (a concurrent writer's are younger than an hour and stay)."""
+def _temporary_name(folder: Path) -> Path:
+    """`.shard-000003.<host>.<pid>.<random>.tmp`: whose it is, so a later run can tell a killed writer's."""
+    return folder.with_name(f".{folder.name}.{_host()}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _host() -> str:
+    return socket.gethostname().replace(".", "_") or "host"
+
+
+def _writer_is_gone(temporary: Path, now: float, older_than_s: float) -> bool:
+    parts = temporary.name.split(".")
+    host, pid = (parts[2], parts[3]) if len(parts) >= 6 else ("", "")
+    if host == _host() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    return now - temporary.stat().st_mtime > older_than_s
+
+
+def _remove_stale_temporaries(entry: Path, older_than_s: float = 86_400.0) -> None:
+    """Half-written shards of a killed run: its process is gone (or, from another host, a day old)."""
     now = time.time()
     for temporary in entry.glob(".shard-*.tmp"):
         try:
-            if now - temporary.stat().st_mtime > older_than_s:
+            if _writer_is_gone(temporary, now, older_than_s):
                 shutil.rmtree(temporary, ignore_errors=True)
         except OSError:
             continue
