@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import compare, distill, explain, export, fetch, gate, listing, report, run, sweep
+from harness.cli import cache, compare, distill, explain, export, fetch, gate, listing, report, run, sweep
 
 app = typer.Typer(
     name="harness",
@@ -28,6 +28,7 @@ app.command("sweep")(sweep.sweep_command)
 app.command("explain")(explain.explain_command)
 app.add_typer(listing.app, name="list")
 app.add_typer(distill.app, name="distill")
+app.add_typer(cache.app, name="cache")
 
 
 def main() -> None:

@@ -1,0 +1,96 @@
+"""`harness cache list|size|prune`: the embedding store that `harness run` and `harness sweep` encode through."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from harness.cli.common import console, log_console, reported_errors
+from harness.errors import InputError
+from harness.report.render import human_bytes
+from harness.store import default_store_dir
+from harness.store.cache import list_entries, remove, select
+
+app = typer.Typer(
+    help="The embedding store: encodings kept between runs (default ~/.cache/harness/embeddings).",
+    no_args_is_help=True,
+)
+
+CacheDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir", help="The store's folder, as given to `harness run --cache-dir` (default: the user cache)."
+    ),
+]
+
+
+def _root(cache_dir: Path | None) -> Path:
+    return cache_dir.expanduser() / "embeddings" if cache_dir else default_store_dir()
+
+
+@app.command("list")
+def list_command(cache_dir: CacheDir = None) -> None:
+    """Each stored encoding: model, role, language, texts, shards (committed / expected), size, last written."""
+    with reported_errors():
+        root = _root(cache_dir)
+        entries = list_entries(root)
+        table = Table(title=f"Embedding store {escape(str(root))}")
+        for column in ("model", "role", "language", "texts", "shards", "size", "written"):
+            table.add_column(column, justify="right" if column in {"texts", "shards", "size"} else "left")
+        for entry in entries:
+            written = datetime.fromtimestamp(entry.modified, timezone.utc).strftime("%Y-%m-%d %H:%M")
+            table.add_row(
+                escape(entry.model),
+                entry.role,
+                escape(entry.language),
+                f"{entry.texts:,}",
+                f"{entry.shards}/{entry.expected_shards}",
+                human_bytes(entry.bytes),
+                written,
+            )
+        log_console.print(table)
+        if not entries:
+            console.print("the store is empty")
+
+
+@app.command("size")
+def size_command(cache_dir: CacheDir = None) -> None:
+    """Bytes on disk, per model and in total."""
+    with reported_errors():
+        entries = list_entries(_root(cache_dir))
+        per_model: dict[str, int] = {}
+        for entry in entries:
+            per_model[entry.model] = per_model.get(entry.model, 0) + entry.bytes
+        for model, size in sorted(per_model.items()):
+            console.print(f"{escape(model)}\t{human_bytes(size)}", highlight=False)
+        console.print(f"total\t{human_bytes(sum(per_model.values()))} in {len(entries)} entries", highlight=False)
+
+
+@app.command("prune")
+def prune_command(
+    cache_dir: CacheDir = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Only this model card's encodings.")] = None,
+    older_than: Annotated[
+        float | None, typer.Option("--older-than", min=0, help="Only entries last written more than DAYS ago.")
+    ] = None,
+    incomplete: Annotated[bool, typer.Option("--incomplete", help="Only entries a run left unfinished.")] = False,
+    everything: Annotated[bool, typer.Option("--all", help="Every entry.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")] = False,
+) -> None:
+    """Remove stored encodings (a later run encodes them again). Name what to remove: `--model`,
+    `--older-than`, `--incomplete`, or `--all`; criteria combine."""
+    with reported_errors():
+        if not (everything or model or older_than is not None or incomplete):
+            raise InputError("say what to prune: --model NAME, --older-than DAYS, --incomplete or --all", key="prune")
+        chosen = select(list_entries(_root(cache_dir)), model, older_than, incomplete)
+        for entry in chosen:
+            verb = "would remove" if dry_run else "removing"
+            console.print(f"{verb} {escape(str(entry.path))}", highlight=False, soft_wrap=True)
+        freed = sum(entry.bytes for entry in chosen) if dry_run else remove(chosen)
+        verb = "would free" if dry_run else "freed"
+        console.print(f"{len(chosen)} entries, {verb} {human_bytes(freed)}", highlight=False)
