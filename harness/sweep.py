@@ -1,6 +1,7 @@
 """The efficiency sweep: one encoding, many pruned indexes, one result record per pruning point.
 
-For each unit the model encodes documents and queries once; each pruning rule then prunes the
+For each unit the model encodes documents and queries once, through the embedding store (so a sweep
+after `harness run`, or a second sweep, reuses the stored vectors); each pruning rule then prunes the
 document vectors (and, if asked, the query vectors), builds a fresh index, searches and
 evaluates. Search and the latency probe run on one thread, as the MILCO paper measures latency.
 
@@ -44,6 +45,8 @@ from harness.runner import (
     StageTimes,
     build_record,
     efficiency_of,
+    encode_texts,
+    open_store,
     probe_latency,
     rank_run,
     trec_lines,
@@ -125,15 +128,19 @@ def sweep_units(
     group = f"{card.name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     k = settings.k or k
     written: list[Path] = []
-    with EnergyMeter(settings.energy) as meter:
+    with open_store(settings.store) as store, EnergyMeter(settings.energy) as meter:
         for unit in units:
             task = unit.load()
             label = f"{card.name} · {unit.dataset.name} · {task.languages.label}"
             documents = task.corpus.joined_texts()
-            with progress.task(f"encode documents  {label}", len(documents)) as advance, stopwatch() as t_docs:
-                document_vectors = encoder.encode_documents(documents, task.languages.document, advance)
-            with progress.task(f"encode queries    {label}", len(task.queries)) as advance, stopwatch() as t_queries:
-                query_vectors = encoder.encode_queries(task.queries.texts, task.languages.query, advance)
+            languages = task.languages
+            with progress.task(f"encode documents  {label}", len(documents)) as advance:
+                document_encoding = encode_texts(store, encoder, documents, languages.document, "document", advance)
+                document_vectors = document_encoding.whole()
+            with progress.task(f"encode queries    {label}", len(task.queries)) as advance:
+                query_encoding = encode_texts(store, encoder, task.queries.texts, languages.query, "query", advance)
+                query_vectors = query_encoding.whole()
+            encodings = {"documents": document_encoding.status.to_dict(), "queries": query_encoding.status.to_dict()}
             assert isinstance(document_vectors, SparseRepresentation)
             assert isinstance(query_vectors, SparseRepresentation)
             with stopwatch() as t_query_pruning:
@@ -151,13 +158,14 @@ def sweep_units(
                     )
                 run = rank_run(task, result)
                 evaluation = evaluate_task(task, run, unit.metrics)
-                times = StageTimes(t_docs.seconds, t_queries.seconds, build_s, search_s)
+                times = StageTimes(document_encoding.status.cost_s, query_encoding.status.cost_s, build_s, search_s)
                 efficiency = efficiency_of(times, len(documents), len(task.queries), latencies, index, memory)
                 reading = energy[0] if energy else None
                 protocol = unit_protocol(unit, None, len(documents))
                 record = build_record(encoder, card, unit, task, index, k, evaluation, protocol, efficiency, reading)
                 record = record.model_copy(
                     update={
+                        "encodings": encodings,
                         "sweep": {
                             "group": group,
                             "pruning": {"documents": rule.label, "queries": plan.query_pruning.label},

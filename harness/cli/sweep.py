@@ -13,15 +13,20 @@ from rich.table import Table
 from harness.cards import load_card
 from harness.cli.common import comma_list, console, error_console, reported_errors
 from harness.cli.run import (
+    CacheDirOption,
     CorpusSampleOption,
     Dtype,
     LocalOption,
     MaxQueriesOption,
+    NoCacheOption,
     RichProgress,
     SeedOption,
+    ShardSizeOption,
+    StoredDtype,
     _index_override,
     _select_suite,
     parse_local,
+    store_settings,
 )
 from harness.data.sampling import Sampling
 from harness.encode import EncodeSettings
@@ -31,6 +36,7 @@ from harness.record import EnergySettings, read_result
 from harness.record.energy import DEFAULT_COUNTRY
 from harness.results import sweep_of
 from harness.runner import RunSettings
+from harness.store import DEFAULT_SHARD_SIZE
 from harness.sweep import SweepPlan, sweep_units
 
 
@@ -116,12 +122,16 @@ def sweep_command(
     energy: Annotated[bool, typer.Option(help="Measure each point's energy with CodeCarbon.")] = True,
     country: Annotated[str, typer.Option(help="ISO 3166 alpha-3 grid country.")] = DEFAULT_COUNTRY,
     latency_sample: Annotated[int, typer.Option(min=0, help="Queries timed one at a time per point.")] = 200,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    shard_size: ShardSizeOption = DEFAULT_SHARD_SIZE,
     suites_dir: Annotated[list[Path] | None, typer.Option("--suites-dir", help="Extra suite folder.")] = None,
     cards_dir: Annotated[list[Path] | None, typer.Option("--cards-dir", help="Extra model card folder.")] = None,
 ) -> None:
     """Trade effectiveness for efficiency after training: prune a sparse model's vectors at many levels.
 
-    The model encodes each dataset once; every pruning point then gets its own index, a
+    The model encodes each dataset once, through the embedding store (a sweep after `harness run`
+    reuses its stored vectors); every pruning point then gets its own index, a
     single-thread search and latency probe, and a full result record (metrics, average active
     terms per document and query, index size, build time, latency p50/p95, QPS), stored under
     `<results-dir>/<suite>/<model>/sweep/<group>/` with the point's label in the file name; a
@@ -153,7 +163,13 @@ def sweep_command(
         encode = EncodeSettings(batch_size, device, dtype.value, max_query_length, max_document_length)
         power = EnergySettings(enabled=energy, country_iso_code=country.upper())
         settings = RunSettings(
-            results_dir=results_dir, k=k, encode=encode, energy=power, latency_sample=latency_sample, index=kind
+            results_dir=results_dir,
+            k=k,
+            encode=encode,
+            energy=power,
+            latency_sample=latency_sample,
+            index=kind,
+            store=store_settings(cache_dir, no_cache, shard_size, StoredDtype.float32),
         )
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars:
