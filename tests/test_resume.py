@@ -257,3 +257,24 @@ def test_a_killed_run_resumes_encoding_only_missing_shards_and_gives_identical_r
     assert path.read_text().split('"measured"')[0] == reference.read_text().split('"measured"')[0]
     run_file = path.with_name(json.loads(path.read_text())["run_file"])
     assert run_file.read_bytes() == reference.with_name(run_file.name).read_bytes()
+
+
+def test_a_sweep_after_a_run_reuses_the_stored_encodings(tiny: Path, tmp_path: Path, cards: dict[str, Path]) -> None:
+    results = tmp_path / "results"
+    assert (
+        run(
+            "--data", str(tiny), "--language", "en", "-m", str(cards["splade"]), "--results-dir", str(results)
+        ).exit_code
+        == 0
+    )
+    sweep = CliRunner().invoke(
+        app,
+        ["sweep", "-m", str(cards["splade"]), "--data", str(tiny), "--language", "en", "--prune", "topk:0,4",
+         "--results-dir", str(tmp_path / "sweep"), "--no-energy", "--latency-sample", "2"],
+    )  # fmt: skip
+    assert sweep.exit_code == 0, sweep.output
+    points = records(tmp_path / "sweep")
+    assert len(points) == 2
+    for record in points.values():
+        assert record["measured"]["encodings"]["documents"]["status"] == "reused"
+        assert record["measured"]["encodings"]["queries"]["status"] == "reused"
