@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import io
 import json
 import re
 import zlib
@@ -31,11 +32,13 @@ QUERY_ID_KEYS = ("_id", "id", "query_id", "qid")
 _WHITESPACE = re.compile(r"\s")
 
 
-def open_binary(path: Path) -> IO[bytes]:
-    """Open a file's bytes, transparently decompressing `.gz`."""
+def open_text(path: Path, errors: str = "strict") -> IO[str]:
+    """Open a UTF-8 text file, transparently decompressing `.gz`."""
     if not path.is_file():
         raise InputError("file not found", path=path)
-    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors=errors)
+    return path.open(encoding="utf-8", errors=errors)
 
 
 @contextlib.contextmanager
@@ -49,25 +52,28 @@ def gzip_errors(path: Path, line: Callable[[], int | None] = lambda: None) -> It
         raise InputError(f"not a readable gzip file ({error})", path=path) from None
 
 
-def _decode_line(raw: bytes, path: Path, line: int) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        reason = f"not valid UTF-8 ({error.reason} at byte {error.start + 1} of the line)"
-        raise InputError(reason, path, line) from None
+def _undecodable_line(path: Path) -> InputError:
+    """The first line holding a byte that is not UTF-8, found by reading again with such bytes kept.
+
+    Text is decoded in chunks, so the line being read when decoding fails is not the line at fault.
+    """
+    with open_text(path, errors="surrogateescape") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            try:
+                line.encode("utf-8", "surrogateescape").decode("utf-8")
+            except UnicodeDecodeError as error:
+                reason = f"not valid UTF-8 ({error.reason} at byte {error.start + 1} of the line)"
+                return InputError(reason, path, line_number)
+    return InputError("not valid UTF-8", path=path)
 
 
 def _read_text(path: Path, limit: int = -1) -> str:
-    """A whole file (or its first `limit` bytes, cut safely) as text; a decoding error names its line."""
-    with gzip_errors(path), open_binary(path) as handle:
-        raw = handle.read(limit)
-    if limit >= 0:
-        return raw.decode("utf-8", errors="ignore")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise InputError(f"not valid UTF-8 ({error.reason})", path, line) from None
+    """A whole file (or its first `limit` characters) as text; a decoding error names its line."""
+    with gzip_errors(path), open_text(path) as handle:
+        try:
+            return handle.read(limit)
+        except UnicodeDecodeError:
+            raise _undecodable_line(path) from None
 
 
 def _check_id(kind: str, identifier: str, path: Path, line: int) -> None:
@@ -108,13 +114,15 @@ def sha256_of_files(paths: Iterable[Path]) -> str:
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Non-blank lines with their 1-based line numbers; each line is decoded alone, so an error names its line."""
+    """Non-blank lines with their 1-based line numbers; a decoding error or a truncated `.gz` names its line."""
     line_number = 0
-    with gzip_errors(path, lambda: line_number + 1), open_binary(path) as handle:
-        for line_number, raw in enumerate(handle, start=1):
-            line = _decode_line(raw, path, line_number)
-            if line.strip():
-                yield line_number, line.rstrip("\r\n")
+    with gzip_errors(path, lambda: line_number + 1), open_text(path) as handle:
+        try:
+            for line_number, line in enumerate(handle, start=1):
+                if line.strip():
+                    yield line_number, line.rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise _undecodable_line(path) from None
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
