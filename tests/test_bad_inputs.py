@@ -320,6 +320,18 @@ def test_an_output_folder_that_is_a_file_is_refused_before_computing(
     assert occupied.read_text() == "not a folder\n"
 
 
+@pytest.mark.parametrize("command", [["export", "trec"], ["report"]])
+def test_an_out_folder_that_is_a_file_is_refused(tmp_path: Path, command: list[str]) -> None:
+    tiny_result(tmp_path)
+    occupied = tmp_path / "occupied"
+    occupied.write_text("not a folder\n")
+    outcome = runner.invoke(
+        app, [*command, "--out", str(occupied), "--results-dir", str(tmp_path / "results")], catch_exceptions=False
+    )
+    assert_refused(outcome, EXIT_INPUT, re.escape(f"{occupied} [--out]: is a file, not a folder"))
+    assert occupied.read_text() == "not a folder\n"
+
+
 @pytest.fixture
 def unwritable(tmp_path: Path) -> Iterator[Path]:
     """A folder this process cannot write into: read-only permissions, or sysfs when running as root."""
