@@ -281,7 +281,7 @@ def test_cuda_without_a_gpu_is_refused_before_loading_anything(tiny_beir: Path, 
     outcome = run(
         "--data", str(tiny_beir), "--language", "en", "-m", "bm25", "--device", "cuda", "--results-dir", str(results)
     )
-    assert_refused(outcome, EXIT_INPUT, r"\[--device\]: --device cuda: torch sees no CUDA GPU")
+    assert_refused(outcome, EXIT_INPUT, r"\[--device\]: 'cuda' asked for, but torch sees no CUDA GPU")
     assert leftovers(results) == []
 
 

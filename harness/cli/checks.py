@@ -34,12 +34,12 @@ def check_device(device: str) -> None:
         if wanted >= count:
             build = "" if torch.version.cuda else " (this torch is a CPU-only build)"
             seen = f"only {count} GPU{'s' if count != 1 else ''} visible" if count else "torch sees no CUDA GPU"
-            raise InputError(f"--device {device}: {seen}{build}; use --device cpu or auto", key="--device")
+            raise InputError(f"{device!r} asked for, but {seen}{build}; use --device cpu or auto", key="--device")
     if device == "mps":
         import torch
 
         if not torch.backends.mps.is_available():
-            raise InputError("--device mps: no Apple GPU is available; use --device cpu or auto", key="--device")
+            raise InputError("'mps' asked for, but no Apple GPU is available; use --device cpu or auto", key="--device")
 
 
 def check_country(code: str) -> str:

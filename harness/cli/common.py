@@ -53,7 +53,7 @@ def kept_results(paths: Sequence[Path], advice: str | None = None) -> str | None
     return f"{sentence}; {advice}" if advice else sentence
 
 
-def describe_failure(error: BaseException) -> str:
+def _describe_failure(error: BaseException) -> str:
     """An exception that is not a harness error, in one line: the path an OS error names, else its type."""
     if isinstance(error, OSError) and error.strerror:
         where = f"{error.filename}: " if error.filename is not None else ""
@@ -96,4 +96,4 @@ def reported_errors(kept: Callable[[], str | None] | None = None) -> Iterator[No
     except Exception as error:
         if os.environ.get(TRACEBACK_VARIABLE, "") not in ("", "0"):
             raise
-        stop("error", describe_failure(error), EXIT_FAILURE)
+        stop("error", _describe_failure(error), EXIT_FAILURE)

@@ -238,7 +238,7 @@ def run_command(
     ),
     report: Annotated[bool, typer.Option(help="Render the leaderboard after the run.")] = True,
     k: Annotated[
-        int | None, typer.Option("--k", min=1, help="Documents retrieved per query. Default: the suite's (1000).")
+        int | None, typer.Option("--k", min=1, help="Documents per query, at most 10,000. Default: the suite's (1000).")
     ] = None,
     batch_size: Annotated[
         int, typer.Option(min=1, help="Texts per encoding batch (batches are sorted by length).")
