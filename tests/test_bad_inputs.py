@@ -229,6 +229,21 @@ def test_standard_library_modules_are_not_weights_packages(module: str) -> None:
         package_model_path(module, card)
 
 
+def test_a_package_that_declares_itself_a_weights_package_gives_its_model_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.adapters.weights import package_model_path
+
+    package = tmp_path / "site" / "my_weights"
+    (package / "model").mkdir(parents=True)
+    (package / "paths.py").write_text("from pathlib import Path\nMODEL = Path(__file__).parent / 'model'\n")
+    (package / "__init__.py").write_text("from .paths import MODEL\n\ndef get_model_path():\n    return MODEL\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    card = ModelCard.model_validate({"name": "x", "adapter": "dense"})
+    assert package_model_path("my_weights", card) == package / "model"
+    assert package_model_path("no_such_weights_package", card) is None
+
+
 def test_an_installed_weights_package_declares_its_model_folder(minilm_path: Path) -> None:
     from harness.adapters.weights import package_model_path
 

