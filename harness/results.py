@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pycountry
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from harness.data.formats import gzip_errors
 from harness.errors import InputError
 from harness.evaluate.metrics import parse_metric
 from harness.languages import lookup_language
@@ -87,13 +88,20 @@ class StoredResult:
 
     @property
     def run_path(self) -> Path:
-        return self.path.with_name(self.record.run_file)
+        """The run beside the result; `run_file` names a file in the result's folder, never a path elsewhere."""
+        name = self.record.run_file
+        if not name or name in {".", ".."} or Path(name).name != name:
+            raise InputError(
+                f"`run_file` must name a file beside the result, not {name!r}", path=self.path, key="run_file"
+            )
+        return self.path.with_name(name)
 
     def run_lines(self) -> Iterator[str]:
-        """The recorded TREC run, line by line, in trec_eval's order."""
-        if not self.run_path.is_file():
-            raise InputError("the TREC run recorded with this result is missing", path=self.run_path)
-        with gzip.open(self.run_path, "rt", encoding="utf-8") as handle:
+        """The recorded TREC run, line by line, in trec_eval's order; a truncated run names its file."""
+        path = self.run_path
+        if not path.is_file():
+            raise InputError("the TREC run recorded with this result is missing", path=path)
+        with gzip_errors(path), gzip.open(path, "rt", encoding="utf-8") as handle:
             yield from handle
 
 

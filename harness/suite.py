@@ -24,6 +24,7 @@ numbers follow), `size:`/`documents:` (for listings and large-collection average
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +34,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.data import LanguagePair, RetrievalTask
 from harness.data.sampling import Sampling, sample_task
-from harness.data.sources import Source, make_source, source_class
+from harness.data.sources import Source, available_source_kinds, make_source, source_class
 from harness.errors import InputError, SourceUnavailableError
 from harness.evaluate import canonical_metric
 from harness.evaluate.answers import canonical_answer_metric, is_answer_metric
 from harness.languages import is_known_language
 from harness.resources import bundled_dir
 from harness.yaml_files import load_yaml
+
+MAX_DEPTH = 10_000
+"""The deepest run (`k`) a suite or `--k` may ask for: every query's top k is held in memory at once."""
 
 
 class PairSpec(BaseModel):
@@ -98,7 +102,7 @@ class SuiteSpec(BaseModel):
     split: str = "test"
     metrics: list[str]
     primary_metric: str
-    k: int = Field(default=1000, ge=1)
+    k: int = Field(default=1000, ge=1, le=MAX_DEPTH)
     default_models: list[str] = Field(default_factory=list)
     datasets: list[DatasetSpec] = Field(min_length=1)
     averages: list[AverageSpec] = Field(default_factory=list)
@@ -226,7 +230,8 @@ class Suite:
                 path=self.path,
                 key="--local",
             )
-        return make_source({**dataset.source, "path": str(folder.resolve())}, self.base_dir, self.path)
+        # The folder is the base of `path: .`, never a template: `{` or `{lang}` in its name stays literal.
+        return make_source({**dataset.source, "path": "."}, folder.resolve(), self.path)
 
 
 def _validate_languages(spec: SuiteSpec, path: Path | None) -> None:
@@ -246,9 +251,17 @@ def _validate_languages(spec: SuiteSpec, path: Path | None) -> None:
 
 def _validate_datasets(spec: SuiteSpec, path: Path | None) -> None:
     names = [dataset.name for dataset in spec.datasets]
+    kinds = available_source_kinds()
     for index, dataset in enumerate(spec.datasets):
         if names.count(dataset.name) > 1:
             raise InputError(f"dataset {dataset.name!r} is defined twice", path=path, key=f"datasets.{index}.name")
+        for field, source in (("source", dataset.source), ("local", dataset.local)):
+            kind = None if source is None else source.get("kind")
+            if source is not None and kind not in kinds:
+                reason = f"unknown source kind {kind!r}" if kind else "source needs a `kind`"
+                raise InputError(
+                    f"{reason}; known: {', '.join(kinds)}", path=path, key=f"datasets.{index}.{field}.kind"
+                )
         for field in ("metrics", "primary_metric"):
             value = getattr(dataset, field)
             for metric in value if isinstance(value, list) else [value] if value else []:
@@ -312,8 +325,14 @@ def load_suite(name_or_path: str, suites_dirs: Sequence[Path] = ()) -> Suite:
     return load_suite_file(known[name_or_path])
 
 
+def _dataset_name(folder: Path) -> str:
+    """A dataset name from a folder name (`my data` -> `my-data`), which must start with a letter or digit."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "-", folder.name).strip("-").lstrip("._+") or "local"
+
+
 def local_suite(data_dir: Path, language: str, metrics: Sequence[str] = ("ndcg@10", "recall@100", "mrr@10")) -> Suite:
-    """A one-dataset suite over a BEIR-layout folder given with `--data`."""
+    """A one-dataset suite over a BEIR-layout folder given with `--data`: the folder is the suite's base,
+    read as `path: .`, so a path holding `{`, `{lang}` or a space is a path, not a template."""
     if not data_dir.is_dir():
         raise InputError("dataset folder not found", path=data_dir, key="--data")
     qrels_dir = data_dir / "qrels"
@@ -328,8 +347,8 @@ def local_suite(data_dir: Path, language: str, metrics: Sequence[str] = ("ndcg@1
         "primary_metric": metrics[0],
         "datasets": [
             {
-                "name": data_dir.resolve().name or "local",
-                "source": {"kind": "beir", "path": str(data_dir.resolve())},
+                "name": _dataset_name(data_dir.resolve()),
+                "source": {"kind": "beir", "path": "."},
                 "languages": [language],
             }
         ],

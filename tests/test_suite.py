@@ -40,11 +40,10 @@ def test_unknown_metric_is_refused(tmp_path: Path) -> None:
         load_suite_file(write_suite(tmp_path, metrics=["ndcg@10", "bleu"]))
 
 
-def test_unknown_source_kind_is_refused(tmp_path: Path) -> None:
+def test_unknown_source_kind_is_refused_naming_the_suite_file(tmp_path: Path) -> None:
     datasets = [{"name": "d", "source": {"kind": "ftp"}, "languages": ["en"]}]
-    suite = load_suite_file(write_suite(tmp_path, datasets=datasets))
-    with pytest.raises(InputError, match="unknown source kind 'ftp'"):
-        suite.units()
+    with pytest.raises(InputError, match=r"s\.yaml \[datasets\.0\.source\.kind\]: unknown source kind 'ftp'"):
+        load_suite_file(write_suite(tmp_path, datasets=datasets))
 
 
 def test_language_selection_keeps_pairs_by_query_language(tmp_path: Path) -> None:

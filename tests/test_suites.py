@@ -70,7 +70,8 @@ def test_local_override_reads_the_datasets_local_layout(tmp_path: Path) -> None:
     [unit] = load_suite("miracl").units(languages=["sw"], local={"miracl": tmp_path})
     assert isinstance(unit.source, TrecSource) and unit.source.base_dir == tmp_path.resolve()
     [limit] = load_suite("limit").units(datasets=["limit-small"], local={"limit-small": tmp_path})
-    assert isinstance(limit.source, HuggingFaceSource) and limit.source.params.path == str(tmp_path.resolve())
+    assert isinstance(limit.source, HuggingFaceSource) and limit.source.params.path == "."
+    assert limit.source.base_dir == tmp_path.resolve()  # the folder is a base, never a template
 
 
 def test_local_override_errors_name_the_option(tmp_path: Path) -> None:

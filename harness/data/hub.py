@@ -69,7 +69,7 @@ class ResolvedFiles:
 def _glob(root: Path, patterns: Sequence[str]) -> list[Path]:
     """The files of the first pattern that matches any (patterns are alternatives)."""
     for pattern in patterns:
-        found = sorted(Path(p) for p in glob.glob(str(root / pattern)) if Path(p).is_file())
+        found = sorted(root / p for p in glob.glob(pattern, root_dir=root) if (root / p).is_file())
         if found:
             return found
     return []

@@ -39,7 +39,10 @@ def make_source(spec: dict[str, Any], base_dir: Path, where: str | Path | None =
     kind = params.pop("kind", None)
     if not kind:
         raise InputError("source needs a `kind`", path=where, key="source.kind")
-    cls = source_class(str(kind))
+    try:
+        cls = source_class(str(kind))
+    except InputError as error:
+        raise InputError(error.reason, path=where, key="source.kind") from None
     return cls.from_params(params, base_dir=base_dir, where=where)
 
 

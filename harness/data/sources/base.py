@@ -88,9 +88,12 @@ class Source(ABC):
     def resolve_all(self, template: str, values: Mapping[str, str]) -> list[Path]:
         """A path, or a glob (`docs-*.jsonl.gz`) for corpora published in shards, sorted by name."""
         path = self.resolve(template, values)
-        if not glob.has_magic(str(path)):
+        pattern = Path(self.expand(template, values)).expanduser()
+        if not glob.has_magic(str(pattern)):
             return [path]
-        matches = sorted(Path(match) for match in glob.glob(str(path)))
+        # Only the template is a pattern: a `[` or `*` in the base folder's own name is matched literally.
+        root = None if pattern.is_absolute() else self.base_dir
+        matches = sorted((root or Path()) / match for match in glob.glob(str(pattern), root_dir=root))
         if not matches:
             raise InputError("no file matches this pattern", path=path)
         return matches

