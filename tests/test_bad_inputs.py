@@ -410,11 +410,10 @@ def test_a_write_failure_mid_run_keeps_and_names_what_was_written(
     results = tmp_path / "results"
     file_size_limit(16_000)  # the small unit's files fit, the large unit's do not
     outcome = run("--suite", str(suite), "-m", "bm25", "--results-dir", str(results), "--no-report")
-    kept = results / "two" / "bm25" / "small.en.test.json"
+    [kept] = (results / "two" / "bm25").glob("small.en.test.*.json")
     assert_refused(outcome, EXIT_FAILURE, r"File too large; kept 1 result already written \(" + re.escape(str(kept)))
-    assert [name for name in leftovers(results) if name.endswith(".json") or ".tmp" in name] == [
-        "two/bm25/small.en.test.json"
-    ]
+    # The failed unit leaves nothing, not even its TREC run; the kept one has both files.
+    assert leftovers(results) == [f"two/bm25/{kept.name}", f"two/bm25/{kept.name.removesuffix('.json')}.trec.gz"]
 
 
 def test_a_run_file_outside_its_folder_is_refused_naming_the_result(tmp_path: Path) -> None:
@@ -442,12 +441,12 @@ def test_ctrl_c_says_which_results_were_kept_and_exits_130(tmp_path: Path) -> No
     write_beir(tmp_path / "large", corpus, TINY_QUERIES[:1], [("q1", "d1", 1)])
     suite = write_suite(tmp_path / "two.yaml", [beir_dataset("small", "small"), beir_dataset("large", "large")])
     results = tmp_path / "results"
-    kept = results / "two" / "bm25" / "small.en.test.json"
+    folder = results / "two" / "bm25"
     done = threading.Event()
 
     def press_ctrl_c_after_the_first_result() -> None:
         while not done.is_set():
-            if kept.exists():
+            if list(folder.glob("small.en.test.*.json")):
                 signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
                 return
             time.sleep(0.005)
@@ -460,8 +459,9 @@ def test_ctrl_c_says_which_results_were_kept_and_exits_130(tmp_path: Path) -> No
         done.set()
         watcher.join()
     line = assert_refused(outcome, EXIT_INTERRUPTED, r"stopped before finishing; kept 1 result", label="interrupted")
+    [kept] = folder.glob("small.en.test.*.json")
     assert line.endswith(f"({kept}); rerun the same command to resume")
-    assert leftovers(results) == ["two/bm25/small.en.test.json", "two/bm25/small.en.test.trec.gz"]
+    assert leftovers(results) == [f"two/bm25/{kept.name}", f"two/bm25/{kept.name.removesuffix('.json')}.trec.gz"]
 
 
 # The common cause: every exception ends in one line and a consistent exit code.

@@ -134,8 +134,8 @@ def result_stem(
     return results_dir / _slug(suite) / _slug(model) / name
 
 
-def _atomic_write(path: Path, write: Any, binary: bool = False) -> None:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
+def _write_temporary(path: Path, write: Any, binary: bool = False) -> Path:
+    """Write a complete file beside `path` under a temporary name (removed again if writing fails)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -144,28 +144,49 @@ def _atomic_write(path: Path, write: Any, binary: bool = False) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)  # mkstemp creates 0600; results are meant to be shared
-        os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return Path(temporary)
 
 
-def write_run_file(path: Path, lines: Iterable[str]) -> None:
+def _atomic_write(path: Path, write: Any, binary: bool = False) -> None:
+    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
+    temporary = _write_temporary(path, write, binary)
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _write_run(lines: Iterable[str]) -> Any:
     def write(stream: Any) -> None:
         with gzip.GzipFile(fileobj=stream, mode="wb", mtime=0) as compressed:
             for line in lines:
                 compressed.write(line.encode("utf-8"))
 
-    _atomic_write(path, write, binary=True)
+    return write
+
+
+def write_run_file(path: Path, lines: Iterable[str]) -> None:
+    _atomic_write(path, _write_run(lines), binary=True)
 
 
 def write_result(stem: Path, record: ResultRecord, run_lines: Iterable[str]) -> Path:
-    """The run file first, the JSON last: a result JSON on disk always has its run beside it."""
+    """Both files are written in full under temporary names before either is renamed into place, the run
+    first: a failed write (a full disk) leaves neither, and a result JSON on disk always has its run."""
     run_path = stem.with_name(stem.name + ".trec.gz")
-    write_run_file(run_path, run_lines)
-    record = record.model_copy(update={"run_file": run_path.name})
     json_path = stem.with_name(stem.name + ".json")
-    _atomic_write(json_path, lambda s: s.write(record.model_dump_json(indent=1)))
+    record = record.model_copy(update={"run_file": run_path.name})
+    run_temporary = _write_temporary(run_path, _write_run(run_lines), binary=True)
+    try:
+        json_temporary = _write_temporary(json_path, lambda s: s.write(record.model_dump_json(indent=1)))
+    except BaseException:
+        run_temporary.unlink(missing_ok=True)
+        raise
+    os.replace(run_temporary, run_path)
+    os.replace(json_temporary, json_path)
     return json_path
 
 
