@@ -33,7 +33,7 @@ from harness.record import EnergySettings, load_results, read_result
 from harness.record.energy import DEFAULT_COUNTRY
 from harness.report import render_reports
 from harness.runner import RunSettings, StoreSettings, run_units
-from harness.store import DEFAULT_SHARD_SIZE
+from harness.store import DEFAULT_SHARD_SIZE, default_store_dir
 from harness.suite import Suite, load_suite, local_suite
 
 DEMO_SUITE = "demo"
@@ -358,7 +358,15 @@ def run_command(
     encoded once per model, across units and runs.
     """
     so_far: list[Path] = []  # said on an interrupt or a failure
-    with reported_errors(kept=lambda: kept_results(so_far, "rerun the same command to resume")):
+    store = store_settings(cache_dir, no_cache, shard_size, stored_dtype)
+
+    def kept() -> str:
+        parts = [kept_results(so_far) or "no result was finished"]
+        if store.enabled:
+            parts.append(f"finished encoding shards are kept in {store.root or default_store_dir()}")
+        return "; ".join([*parts, "rerun the same command to resume"])
+
+    with reported_errors(kept=kept):
         grid = check_run_options(
             k=k, device=device, country=country, results_dir=results_dir, report_dir=report_dir if report else None
         )
@@ -383,7 +391,7 @@ def run_command(
             latency_sample=latency_sample,
             index=index_spec,
             overwrite=overwrite,
-            store=store_settings(cache_dir, no_cache, shard_size, stored_dtype),
+            store=store,
         )
 
         def skipped(card: ModelCard, error: HarnessError) -> None:
