@@ -152,12 +152,12 @@ def gate_command(
             log_console.print(table)
         for entry, record in report.changed_data:
             error_console.print(
-                f"[yellow]note:[/] {escape(record.model.name)} on {escape(record.dataset)}/{escape(record.language)} "
+                f"[yellow]note:[/] {escape(record.display_name)} on {escape(record.dataset)}/{escape(record.language)} "
                 f"ran on different data than expected ({entry.checksum} -> {record.dataset_identity.get('checksum')})",
                 highlight=False,
             )
         if report.unexpected:
-            names = ", ".join(f"{r.model.name} {r.dataset}/{r.language}" for r in report.unexpected)
+            names = ", ".join(f"{r.display_name} {r.dataset}/{r.language}" for r in report.unexpected)
             error_console.print(
                 f"[yellow]note:[/] {len(report.unexpected)} result(s) have no expected scores yet ({escape(names)}); "
                 "record them with --update",

@@ -190,7 +190,7 @@ def _records_by_unit(
     for record in latest(records):
         if sweep_of(record) is not None or (suites and record.suite not in suites):
             continue
-        by_unit[Unit(record.suite, record.dataset, record.language, record.split)][record.model.name] = record
+        by_unit[Unit(record.suite, record.dataset, record.language, record.split)][record.display_name] = record
     return by_unit
 
 
@@ -202,17 +202,17 @@ def _paired_values(
         if metric not in record.per_query:
             known = ", ".join(sorted(record.per_query)) or "none"
             raise InputError(
-                f"{record.model.name} on {where} has no per-query {metric} (it has {known})", key="--metric"
+                f"{record.display_name} on {where} has no per-query {metric} (it has {known})", key="--metric"
             )
     if baseline.dataset_identity.get("checksum") != other.dataset_identity.get("checksum"):
         raise InputError(
-            f"{baseline.model.name} and {other.model.name} on {where} were run on different data "
+            f"{baseline.display_name} and {other.display_name} on {where} were run on different data "
             f"({baseline.dataset_identity.get('checksum')} vs {other.dataset_identity.get('checksum')})"
         )
     first, second = baseline.per_query[metric], other.per_query[metric]
     if first.keys() != second.keys():
         raise InputError(
-            f"{baseline.model.name} and {other.model.name} on {where} were evaluated on different queries "
+            f"{baseline.display_name} and {other.display_name} on {where} were evaluated on different queries "
             f"({len(first)} vs {len(second)}, {len(first.keys() ^ second.keys())} not shared)"
         )
     query_ids = sorted(first)

@@ -32,7 +32,7 @@ def result_id(record: ResultRecord) -> str:
     """A stable HTML anchor for one result (links a score to its provenance)."""
     sweep = sweep_of(record)
     key = "\x1f".join(
-        [record.suite, record.model.name, record.dataset, record.language, record.split]
+        [record.suite, record.display_name, record.dataset, record.language, record.split]
         + ([sweep.group, sweep.pruning.documents, sweep.pruning.queries] if sweep else [])
     )
     return "r-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
@@ -222,14 +222,14 @@ def _board(suite: str, records: list[ResultRecord]) -> SuiteBoard:
     columns = sorted({column_of(r) for r in ranked_records}, key=lambda c: (c.dataset, "-" in c.language, c.language))
     by_model: dict[str, list[ResultRecord]] = defaultdict(list)
     for record in ranked_records:
-        by_model[record.model.name].append(record)
+        by_model[record.display_name].append(record)
     rows = [_row(model, by_model[model], columns, metric, column_of) for model in sorted(by_model)]
     rows.sort(key=lambda r: (r.average is None, -(r.average or 0.0), r.model))
     for position, row in enumerate(rows, start=1):
         row.rank = position
     reproductions = [
-        Reproduction(record.model.name, column_of(record), name, value, reference)
-        for record in sorted(ranked_records, key=lambda r: (r.model.name, r.dataset, r.language))
+        Reproduction(record.display_name, column_of(record), name, value, reference)
+        for record in sorted(ranked_records, key=lambda r: (r.display_name, r.dataset, r.language))
         for name, value in record.metrics.items()
         if (reference := find_reference(record, name)) is not None
     ]
@@ -238,7 +238,7 @@ def _board(suite: str, records: list[ResultRecord]) -> SuiteBoard:
         metric=metric,
         columns=columns,
         rows=rows,
-        results=sorted(ranked_records, key=lambda r: (r.model.name, r.dataset, r.language)),
+        results=sorted(ranked_records, key=lambda r: (r.display_name, r.dataset, r.language)),
         reproductions=reproductions,
         matrices=_matrices(ranked_records, metric),
         sweeps=_sweeps(sweep_records, metric, column_of),
@@ -295,7 +295,7 @@ def _matrices(records: Sequence[ResultRecord], metric: str) -> list[LanguageMatr
     """A matrix for each (model, dataset) that has at least one cross-lingual result."""
     grouped: dict[tuple[str, str], list[ResultRecord]] = defaultdict(list)
     for record in records:
-        grouped[(record.model.name, record.dataset)].append(record)
+        grouped[(record.display_name, record.dataset)].append(record)
     matrices = []
     for (model, dataset), group in sorted(grouped.items()):
         crossing = [r for r in group if r.query_language != r.document_language]
@@ -319,7 +319,7 @@ def _sweeps(records: Sequence[ResultRecord], metric: str, column_of: ColumnOf) -
             continue
         groups[sweep.group].append(
             SweepPoint(
-                model=record.model.name,
+                model=record.display_name,
                 column=column_of(record),
                 sweep=sweep,
                 score=record.metrics.get(metric),

@@ -178,7 +178,7 @@ def _sections(boards: Sequence[SuiteBoard], records: Sequence[ResultRecord]) -> 
     for board in boards:
         mine = [r for r in records if r.suite == board.suite]
         metrics = list(dict.fromkeys(m for r in board.results for m in r.metrics))
-        provenance = sorted(mine, key=lambda r: (r.model.name, r.dataset, r.language, sweep_label(r)))
+        provenance = sorted(mine, key=lambda r: (r.display_name, r.dataset, r.language, sweep_label(r)))
         sections.append(Section(board, suite_figures(board), sweep_figures(board), metrics, provenance))
     return sections
 
