@@ -226,7 +226,8 @@ def _efficiency_values(record: ResultRecord) -> dict[str, int | float]:
 
 
 def _index(records: Sequence[ResultRecord]) -> dict[tuple[str, str, str, str, str], ResultRecord]:
-    return {(r.suite, r.display_name, r.dataset, r.language, r.split): r for r in latest(records) if sweep_of(r) is None}
+    plain = (r for r in latest(records) if sweep_of(r) is None)
+    return {(r.suite, r.display_name, r.dataset, r.language, r.split): r for r in plain}
 
 
 def gate(

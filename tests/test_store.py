@@ -131,3 +131,39 @@ def test_a_killed_writers_half_shard_is_removed_and_never_read(encoders, tmp_pat
     half.mkdir()
     store.encode(encoders["dense"], TEXTS[:10], "en", "document")
     assert not half.exists()
+
+
+def test_exact_dense_search_over_shards_equals_search_over_the_whole(tmp_path: Path) -> None:
+    from harness.index import make_index
+
+    rng = np.random.default_rng(0)
+    documents = rng.standard_normal((50, 8)).astype(np.float32)
+    queries = DenseRepresentation(rng.standard_normal((7, 8)).astype(np.float32))
+    whole = make_index("dense", {"kind": "faiss-flat"})
+    whole.build(DenseRepresentation(documents))
+    # Shards of 9 rows read from disk, scored in blocks of about 20 rows: several merges.
+    paths = []
+    for number, first in enumerate(range(0, 50, 9)):
+        path = tmp_path / f"{number}.npy"
+        np.save(path, documents[first : first + 9])
+        paths.append(DenseRepresentation(np.load(path, mmap_mode="r")))
+    sharded = make_index("dense", {"kind": "faiss-flat", "block_rows": 20})
+    sharded.build_from_shards(paths)
+    expected, found = whole.search(queries, 12), sharded.search(queries, 12)
+    np.testing.assert_array_equal(found.indices, expected.indices)
+    np.testing.assert_allclose(found.scores, expected.scores, rtol=1e-6)
+    assert found.indices.shape == (7, 12)
+
+
+def test_exact_sparse_search_over_shards_equals_search_over_the_whole(encoders) -> None:  # type: ignore[no-untyped-def]
+    from harness.index import make_index
+
+    vectors = encoders["sparse"].encode_documents(TEXTS, "en")
+    queries = encoders["sparse"].encode_queries(["cats river", "dogs 3"], "en")
+    whole = make_index("sparse", {"kind": "sparse-exact"})
+    whole.build(vectors)
+    sharded = make_index("sparse", {"kind": "sparse-exact"})
+    sharded.build_from_shards([vectors.select(np.arange(start, min(start + 5, 23))) for start in range(0, 23, 5)])
+    expected, found = whole.search(queries, 30), sharded.search(queries, 30)
+    np.testing.assert_array_equal(found.indices, expected.indices)
+    np.testing.assert_array_equal(found.scores, expected.scores)

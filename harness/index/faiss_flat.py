@@ -1,17 +1,18 @@
 """Exact inner-product search over dense vectors with faiss, shard by shard, on the GPU when faiss-gpu has one.
 
 The index keeps the documents' shards as it gets them (memory-mapped from the embedding store) and
-never holds them all in memory: each search reads one shard at a time, scores it with faiss's exact
-k-NN (float32; float16 shards are widened one at a time), and merges the shard's top k into the running
-top k. Rows number on across shards.
+never holds them all in memory: each search reads a block of consecutive shards (`block_rows`) with
+plain file reads, scores it with faiss's exact k-NN in float32 (float16 shards are widened block by
+block), and merges the block's top k into the running top k. Rows number on across shards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from harness.encode import DenseRepresentation, ProgressCallback, Representation
 from harness.index.base import Index, IndexParams, SearchResult, merge_top_k
@@ -19,6 +20,9 @@ from harness.index.base import Index, IndexParams, SearchResult, merge_top_k
 
 class FlatParams(IndexParams):
     query_batch_size: int = 1024
+    # Consecutive shards are read and scored together up to about this many rows (float32: 768 dims x
+    # 262,144 rows = 768 MiB), so a corpus of millions costs few top-k merges and bounded memory.
+    block_rows: int = Field(default=262_144, ge=1)
 
 
 class FaissFlatIndex(Index):
@@ -51,9 +55,24 @@ class FaissFlatIndex(Index):
         import faiss
 
         metric = faiss.METRIC_INNER_PRODUCT
-        if self._gpu is not None:  # knn_gpu takes float16 as it is
-            return faiss.knn_gpu(self._gpu, queries, np.ascontiguousarray(documents), k, metric=metric)
-        return faiss.knn(queries, np.ascontiguousarray(documents, dtype=np.float32), k, metric=metric)
+        if self._gpu is not None:
+            return faiss.knn_gpu(self._gpu, queries, documents, k, metric=metric)
+        return faiss.knn(queries, documents, k, metric=metric)
+
+    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """(first row, float32 vectors) of consecutive shards, about `block_rows` rows at a time. Memory-mapped
+        shards are read with plain file reads, so their pages never stay resident in this process."""
+        group: list[np.ndarray] = []
+        rows = first = offset = 0
+        for vectors in self._shards:
+            group.append(_read(vectors))
+            rows += len(vectors)
+            offset += len(vectors)
+            if rows >= self.params.block_rows:
+                yield first, group[0] if len(group) == 1 else np.concatenate(group)
+                group, rows, first = [], 0, offset
+        if group:
+            yield first, group[0] if len(group) == 1 else np.concatenate(group)
 
     def search(self, queries: Representation, k: int, progress: ProgressCallback | None = None) -> SearchResult:
         if not isinstance(queries, DenseRepresentation):
@@ -64,16 +83,14 @@ class FaissFlatIndex(Index):
         indices = np.full((len(vectors), k), -1, dtype=np.int64)
         scores = np.full((len(vectors), k), -np.inf, dtype=np.float32)
         step = self.params.query_batch_size
-        offset = 0
-        for documents in self._shards:
+        for first, documents in self.blocks():
             width = min(k, len(documents))
-            if width:
-                for start in range(0, len(vectors), step):
-                    block = slice(start, start + step)
-                    shard_scores, shard_indices = self._knn(vectors[block], documents, width)
-                    found = np.where(shard_indices >= 0, shard_indices + offset, -1)
-                    indices[block], scores[block] = merge_top_k(indices[block], scores[block], found, shard_scores, k)
-            offset += len(documents)
+            for start in range(0, len(vectors), step):
+                block = slice(start, start + step)
+                block_scores, block_indices = self._knn(vectors[block], documents, width)
+                found = np.where(block_indices >= 0, block_indices + first, -1)
+                indices[block], scores[block] = merge_top_k(indices[block], scores[block], found, block_scores, k)
+            del documents
         if progress:
             progress(len(vectors))
         return SearchResult(indices=indices, scores=scores)
@@ -94,3 +111,14 @@ class FaissFlatIndex(Index):
 
 
 INDEX = FaissFlatIndex
+
+
+def _read(vectors: np.ndarray) -> np.ndarray:
+    """A shard's vectors as a contiguous float32 array in memory (a memory map is read from its file)."""
+    if isinstance(vectors, np.memmap) and vectors.filename is not None:
+        count = int(np.prod(vectors.shape))
+        with open(vectors.filename, "rb") as handle:
+            handle.seek(vectors.offset)
+            raw = np.fromfile(handle, dtype=vectors.dtype, count=count).reshape(vectors.shape)
+        return raw.astype(np.float32, copy=False)
+    return np.ascontiguousarray(vectors, dtype=np.float32)
