@@ -167,3 +167,18 @@ def test_exact_sparse_search_over_shards_equals_search_over_the_whole(encoders) 
     expected, found = whole.search(queries, 30), sharded.search(queries, 30)
     np.testing.assert_array_equal(found.indices, expected.indices)
     np.testing.assert_array_equal(found.scores, expected.scores)
+
+
+def test_sparse_shards_past_the_memory_budget_are_searched_from_disk(encoders, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from harness.index import make_index
+
+    stored = EmbeddingStore(tmp_path, shard_size=5).encode(encoders["sparse"], TEXTS, "en", "document")
+    queries = encoders["sparse"].encode_queries(["cats river", "dogs 3"], "en")
+    in_memory = make_index("sparse", {"kind": "sparse-exact"})
+    in_memory.build_from_shards(stored.shards)
+    from_disk = make_index("sparse", {"kind": "sparse-exact", "resident_bytes": 0})
+    from_disk.build_from_shards(stored.shards)
+    assert from_disk.describe()["shards_on_disk"] == 5 and in_memory.describe()["shards_on_disk"] == 0
+    expected, found = in_memory.search(queries, 30), from_disk.search(queries, 30)
+    np.testing.assert_array_equal(found.indices, expected.indices)
+    np.testing.assert_array_equal(found.scores, expected.scores)

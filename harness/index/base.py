@@ -91,3 +91,14 @@ def merge_top_k(
     order = np.lexsort((np.where(padding, np.iinfo(np.int64).max, merged_indices), -merged_scores, padding), axis=1)
     order = order[:, :k]
     return np.take_along_axis(merged_indices, order, axis=1), np.take_along_axis(merged_scores, order, axis=1)
+
+
+def read_array(array: np.ndarray) -> np.ndarray:
+    """An array in memory: a memory map (a stored shard) is read from its file with plain reads, so its pages
+    never stay resident in this process; anything else is returned as it is."""
+    if isinstance(array, np.memmap) and array.filename is not None:
+        count = int(np.prod(array.shape))
+        with open(array.filename, "rb") as handle:
+            handle.seek(array.offset)
+            return np.fromfile(handle, dtype=array.dtype, count=count).reshape(array.shape)
+    return np.asarray(array)

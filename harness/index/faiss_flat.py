@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from harness.encode import DenseRepresentation, ProgressCallback, Representation
-from harness.index.base import Index, IndexParams, SearchResult, merge_top_k
+from harness.index.base import Index, IndexParams, SearchResult, merge_top_k, read_array
 
 
 class FlatParams(IndexParams):
@@ -113,12 +113,7 @@ class FaissFlatIndex(Index):
 INDEX = FaissFlatIndex
 
 
+
 def _read(vectors: np.ndarray) -> np.ndarray:
-    """A shard's vectors as a contiguous float32 array in memory (a memory map is read from its file)."""
-    if isinstance(vectors, np.memmap) and vectors.filename is not None:
-        count = int(np.prod(vectors.shape))
-        with open(vectors.filename, "rb") as handle:
-            handle.seek(vectors.offset)
-            raw = np.fromfile(handle, dtype=vectors.dtype, count=count).reshape(vectors.shape)
-        return raw.astype(np.float32, copy=False)
-    return np.ascontiguousarray(vectors, dtype=np.float32)
+    """A shard's vectors as a contiguous float32 array in memory."""
+    return np.ascontiguousarray(read_array(vectors), dtype=np.float32)
