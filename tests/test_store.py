@@ -133,7 +133,8 @@ def test_a_killed_writers_half_shard_is_removed_and_never_read(encoders, tmp_pat
     assert not half.exists()
 
 
-def test_exact_dense_search_over_shards_equals_search_over_the_whole(tmp_path: Path) -> None:
+@pytest.mark.parametrize("resident_bytes", [2**30, 0], ids=["in-memory", "from-disk"])
+def test_exact_dense_search_over_shards_equals_search_over_the_whole(tmp_path: Path, resident_bytes: int) -> None:
     from harness.index import make_index
 
     rng = np.random.default_rng(0)
@@ -147,12 +148,14 @@ def test_exact_dense_search_over_shards_equals_search_over_the_whole(tmp_path: P
         path = tmp_path / f"{number}.npy"
         np.save(path, documents[first : first + 9])
         paths.append(DenseRepresentation(np.load(path, mmap_mode="r")))
-    sharded = make_index("dense", {"kind": "faiss-flat", "block_rows": 20})
+    sharded = make_index("dense", {"kind": "faiss-flat", "block_rows": 20, "resident_bytes": resident_bytes})
     sharded.build_from_shards(paths)
     expected, found = whole.search(queries, 12), sharded.search(queries, 12)
     np.testing.assert_array_equal(found.indices, expected.indices)
     np.testing.assert_allclose(found.scores, expected.scores, rtol=1e-6)
     assert found.indices.shape == (7, 12)
+    assert sharded.describe()["blocks"] == 2  # 27 + 23 rows
+    assert sharded.describe()["blocks_on_disk"] == (2 if resident_bytes == 0 else 0)
 
 
 def test_exact_sparse_search_over_shards_equals_search_over_the_whole(encoders) -> None:  # type: ignore[no-untyped-def]
