@@ -39,6 +39,7 @@ from harness.record import (
     ModelInfo,
     ResultRecord,
     result_stem,
+    trec_id,
     write_result,
 )
 from harness.record.measure import PeakMemory, percentiles_ms, stopwatch
@@ -95,10 +96,12 @@ def rank_run(task: RetrievalTask, result: SearchResult) -> dict[str, dict[str, f
 
 
 def trec_lines(run: dict[str, dict[str, float]], run_name: str) -> Iterator[str]:
-    """TREC run lines in trec_eval's order (score descending, ties by document id descending)."""
+    """TREC run lines in trec_eval's order (score descending, ties by document id descending); ids with
+    whitespace are escaped so every line keeps its six columns."""
     for query_id, scored in run.items():
+        query = trec_id(query_id)
         for rank, doc_id in enumerate(trec_eval_ranking(scored, query_id), start=1):
-            yield f"{query_id} Q0 {doc_id} {rank} {scored[doc_id]!r} {run_name}\n"
+            yield f"{query} Q0 {trec_id(doc_id)} {rank} {scored[doc_id]!r} {run_name}\n"
 
 
 def probe_latency(index: Index, queries: Representation, k: int, sample: int) -> list[float]:

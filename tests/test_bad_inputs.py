@@ -121,24 +121,24 @@ def test_invalid_utf8_is_reported_at_its_own_line(tmp_path: Path) -> None:
 # Identifiers and empty files.
 
 
-@pytest.mark.parametrize(
-    ("field", "bad_id", "where"),
-    [
-        ("corpus", "d 7", r"corpus\.jsonl:4: document id 'd 7' contains whitespace"),
-        ("corpus", "d\t7", r"corpus\.jsonl:4: document id 'd\\t7' contains whitespace"),
-        ("queries", "q 2", r"queries\.jsonl:2: query id 'q 2' contains whitespace"),
-    ],
-)
-def test_an_id_with_whitespace_is_refused_before_it_breaks_the_trec_run(
-    tmp_path: Path, field: str, bad_id: str, where: str
-) -> None:
+@pytest.mark.parametrize(("field", "spaced_id"), [("corpus", "d 7"), ("corpus", "d 7%"), ("queries", "q 2")])
+def test_an_id_with_whitespace_keeps_the_trec_run_six_columns_wide(tmp_path: Path, field: str, spaced_id: str) -> None:
+    """Real collections have such ids (LIMIT's documents are people's names): the run escapes them."""
+    from harness.record import id_from_trec
+
     corpus, queries = [dict(d) for d in TINY_CORPUS], [dict(q) for q in TINY_QUERIES]
-    (corpus[3] if field == "corpus" else queries[1])["_id"] = bad_id
-    data = write_beir(tmp_path / "data", corpus, queries, TINY_QRELS)
+    original = corpus[0]["_id"] if field == "corpus" else queries[1]["_id"]
+    (corpus[0] if field == "corpus" else queries[1])["_id"] = spaced_id
+    qrels = [(spaced_id if q == original else q, spaced_id if d == original else d, g) for q, d, g in TINY_QRELS]
+    data = write_beir(tmp_path / "data", corpus, queries, qrels)
     results = tmp_path / "results"
     outcome = run("--data", str(data), "--language", "en", "-m", "bm25", "--results-dir", str(results))
-    assert_refused(outcome, EXIT_INPUT, where)
-    assert leftovers(results) == []
+    assert outcome.exit_code == 0, outcome.output
+    [run_file] = results.rglob("*.trec.gz")
+    lines = gzip.decompress(run_file.read_bytes()).decode().splitlines()
+    assert all(len(line.split()) == 6 for line in lines)
+    column = 0 if field == "queries" else 2
+    assert spaced_id in {id_from_trec(line.split()[column]) for line in lines}
 
 
 def test_an_empty_queries_file_is_named_not_blamed_on_the_qrels(tmp_path: Path) -> None:

@@ -5,10 +5,12 @@ from harness.record.result import (
     Efficiency,
     ModelInfo,
     ResultRecord,
+    id_from_trec,
     iter_result_files,
     load_results,
     read_result,
     result_stem,
+    trec_id,
     write_result,
 )
 
@@ -19,9 +21,11 @@ __all__ = [
     "EnergySettings",
     "ModelInfo",
     "ResultRecord",
+    "id_from_trec",
     "iter_result_files",
     "load_results",
     "read_result",
     "result_stem",
+    "trec_id",
     "write_result",
 ]

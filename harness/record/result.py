@@ -2,7 +2,10 @@
 that change outputs), written atomically.
 
 Beside it, the run itself in TREC format (gzipped), ordered by the evaluation protocol's
-tie-break so that `trec_eval` on the file reproduces the recorded numbers.
+tie-break so that `trec_eval` on the file reproduces the recorded numbers. TREC columns are
+separated by whitespace, so an id holding whitespace (LIMIT's documents are people's names) is
+written with each whitespace character and `%` percent-encoded (`Geneva%20Durben`); `trec_id` and
+`id_from_trec` are the two directions.
 
 Everything that differs between two identical runs (dates, timings, energy, the machine, whether
 encodings were computed or reused) is written in one block, `measured`, at the end of the JSON: strip
@@ -16,6 +19,7 @@ import gzip
 import os
 import re
 import tempfile
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -119,6 +123,19 @@ class ResultRecord(BaseModel):
     def display_name(self) -> str:
         """The model's name, with its variant when it has one: how reports and comparisons label a result."""
         return f"{self.model.name} [{self.variant}]" if self.variant else self.model.name
+
+
+_ESCAPED = re.compile(r"[%\s]")
+
+
+def trec_id(identifier: str) -> str:
+    """An id as a TREC run column: whitespace and `%` percent-encoded, everything else as it is."""
+    return _ESCAPED.sub(lambda match: "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8")), identifier)
+
+
+def id_from_trec(column: str) -> str:
+    """The id a TREC run column names (the inverse of `trec_id`)."""
+    return urllib.parse.unquote(column) if "%" in column else column
 
 
 def _slug(value: str) -> str:
