@@ -9,8 +9,9 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from harness.evaluate import canonical_metric
 from harness.record import ResultRecord
-from harness.suite import AverageSpec, Suite, suite_metric
+from harness.suite import AverageSpec, Suite
 
 Cell = tuple[str, str]  # (dataset, language label)
 
@@ -25,6 +26,14 @@ class SuiteAverage:
     members: tuple[str, ...]  # datasets (a group such as BEIR's CQADupStack counts once) or languages
     missing: tuple[str, ...]
     sampled: bool  # some member was computed on a sample
+    over: str = "datasets"  # or "languages"
+    groups: tuple[tuple[str, int], ...] = ()  # (member, how many datasets it averages) for grouped members
+
+    @property
+    def label(self) -> str:
+        """What is averaged, for reports: "all (en): 15 datasets; cqadupstack = mean of its 12"."""
+        text = f"{self.name} ({self.scope}): {len(self.members)} {self.over}"
+        return text + "".join(f"; {member} = mean of its {count}" for member, count in self.groups)
 
 
 def _members(suite: Suite, spec: AverageSpec, languages: set[str]) -> Iterator[tuple[str, dict[str, list[Cell]]]]:
@@ -48,7 +57,7 @@ def _members(suite: Suite, spec: AverageSpec, languages: set[str]) -> Iterator[t
 
 def suite_averages(suite: Suite, records: Sequence[ResultRecord], metric: str | None = None) -> list[SuiteAverage]:
     """Every average the suite declares, per model, for `metric` (default: the suite's primary metric)."""
-    wanted = suite_metric(metric) if metric else suite.spec.primary_metric
+    wanted = canonical_metric(metric) if metric else suite.spec.primary_metric
     scores: dict[str, dict[Cell, tuple[float, bool]]] = defaultdict(dict)
     for record in records:
         if record.suite == suite.name and wanted in record.metrics:
@@ -77,6 +86,8 @@ def suite_averages(suite: Suite, records: Sequence[ResultRecord], metric: str | 
                         members=tuple(members),
                         missing=tuple(missing),
                         sampled=any(sampled for _, sampled in present),
+                        over=spec.over,
+                        groups=tuple((m, len(c)) for m, c in members.items() if len(c) > 1),
                     )
                 )
     return averages

@@ -24,7 +24,7 @@ numbers follow), `size:`/`documents:` (for listings and large-collection average
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +36,6 @@ from harness.data.sampling import Sampling, sample_task
 from harness.data.sources import Source, make_source, source_class
 from harness.errors import InputError, SourceUnavailableError
 from harness.evaluate import canonical_metric
-from harness.evaluate.answers import canonical_answer_metric, is_answer_metric
 from harness.languages import is_known_language
 from harness.resources import bundled_dir
 from harness.yaml_files import load_yaml
@@ -47,11 +46,6 @@ class PairSpec(BaseModel):
 
     query: str
     documents: str
-
-
-def suite_metric(name: str) -> str:
-    """Canonical name of a trec_eval metric (`nDCG@10` -> `ndcg@10`) or of `answer-recall@k`."""
-    return canonical_answer_metric(name) if is_answer_metric(name) else canonical_metric(name)
 
 
 class DatasetSpec(BaseModel):
@@ -106,12 +100,12 @@ class SuiteSpec(BaseModel):
     @field_validator("metrics")
     @classmethod
     def _canonical_metrics(cls, metrics: list[str]) -> list[str]:
-        return [suite_metric(metric) for metric in metrics]
+        return [canonical_metric(metric) for metric in metrics]
 
     @field_validator("primary_metric")
     @classmethod
     def _canonical_primary(cls, metric: str) -> str:
-        return suite_metric(metric)
+        return canonical_metric(metric)
 
 
 @dataclass(frozen=True)
@@ -189,8 +183,8 @@ class Suite:
                 source = self._local_source(dataset, folder)
             else:
                 source = make_source(dataset.source, self.base_dir, self.path)
-            metrics = [suite_metric(m) for m in dataset.metrics] if dataset.metrics else self.spec.metrics
-            primary = suite_metric(dataset.primary_metric) if dataset.primary_metric else self.spec.primary_metric
+            metrics = [canonical_metric(m) for m in dataset.metrics] if dataset.metrics else self.spec.metrics
+            primary = canonical_metric(dataset.primary_metric) if dataset.primary_metric else self.spec.primary_metric
             for pair in dataset.pairs():
                 if languages and pair.label not in languages and pair.query not in languages:
                     continue
@@ -253,7 +247,7 @@ def _validate_datasets(spec: SuiteSpec, path: Path | None) -> None:
             value = getattr(dataset, field)
             for metric in value if isinstance(value, list) else [value] if value else []:
                 try:
-                    suite_metric(metric)
+                    canonical_metric(metric)
                 except ValueError as error:
                     raise InputError(str(error), path=path, key=f"datasets.{index}.{field}") from None
     for index, average in enumerate(spec.averages):
@@ -310,6 +304,13 @@ def load_suite(name_or_path: str, suites_dirs: Sequence[Path] = ()) -> Suite:
             f"unknown suite {name_or_path!r}; known suites: {', '.join(sorted(known)) or 'none'}", key="--suite"
         )
     return load_suite_file(known[name_or_path])
+
+
+def find_suites(names: Iterable[str], suites_dirs: Sequence[Path] = ()) -> dict[str, Suite]:
+    """The suites of these names that exist (bundled or in `suites_dirs`), each read once; a name
+    without a suite file (a `--data` run's `local`, a suite from elsewhere) is left out."""
+    known = suite_paths(suites_dirs)
+    return {name: load_suite_file(known[name]) for name in sorted(set(names)) if name in known}
 
 
 def local_suite(data_dir: Path, language: str, metrics: Sequence[str] = ("ndcg@10", "recall@100", "mrr@10")) -> Suite:

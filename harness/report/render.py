@@ -28,6 +28,7 @@ from harness.report.compare import TESTS, Comparison
 from harness.report.figures import Figure, suite_figures, sweep_figures
 from harness.report.leaderboard import SuiteBoard, build_boards, latest, result_id
 from harness.results import atomic_write_text, hardware_label, sweep_of
+from harness.suite import find_suites
 
 FORMATS = {"html": "index.html", "md": "leaderboard.md", "tex": "leaderboard.tex"}
 
@@ -184,11 +185,17 @@ def _sections(boards: Sequence[SuiteBoard], records: Sequence[ResultRecord]) -> 
 
 
 def render_reports(
-    results: list[ResultRecord], out_dir: Path, formats: Iterable[str] = tuple(FORMATS), title: str | None = None
+    results: list[ResultRecord],
+    out_dir: Path,
+    formats: Iterable[str] = tuple(FORMATS),
+    title: str | None = None,
+    suites_dirs: Sequence[Path] = (),
 ) -> list[Path]:
-    """Write the leaderboard in each of `formats` (html, md, tex) into `out_dir`; returns the paths."""
+    """Write the leaderboard in each of `formats` (html, md, tex) into `out_dir`; returns the paths.
+
+    Each suite's YAML (bundled or in `suites_dirs`) is read once, for the averages it declares."""
     records = latest(results)
-    boards = build_boards(records)
+    boards = build_boards(records, find_suites({r.suite for r in records}, suites_dirs))
     context = {
         **_page_context(),
         "title": title or "Retrieval leaderboard",
