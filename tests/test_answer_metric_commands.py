@@ -21,7 +21,8 @@ def mkqa_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("mkqa")
     data = write_local(root / "data")
     card = root / "bm25-robertson.yaml"
-    card.write_text(yaml.safe_dump({"name": "bm25-robertson", "adapter": "bm25", "parameters": {"method": "robertson"}}))
+    variant = {"name": "bm25-robertson", "adapter": "bm25", "parameters": {"method": "robertson"}}
+    card.write_text(yaml.safe_dump(variant))
     results = root / "results"
     for model in ("bm25", str(card)):
         outcome = runner.invoke(
