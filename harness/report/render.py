@@ -74,11 +74,15 @@ def sortable(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
+_MARKDOWN_ESCAPES = str.maketrans(
+    {"\\": "\\\\", "|": "\\|", "\n": " ", "\r": " ", "<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]"}
+)
+
+
 def markdown_cell(text: object) -> str:
-    """Keep data from breaking a Markdown table: escape pipes, flatten newlines, neutralise HTML."""
-    return (
-        str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
-    )
+    """Keep data from becoming Markdown structure: escape pipes, flatten newlines, neutralise HTML
+    and autolinks (`<...>`), and links, images and link definitions (`[x](javascript:...)`, `![x](...)`)."""
+    return str(text).translate(_MARKDOWN_ESCAPES)
 
 
 _LATEX_SPECIALS = {
