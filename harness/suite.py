@@ -160,13 +160,17 @@ class Suite:
         local: Mapping[str, Path] | None = None,
         sampling: Sampling | None = None,
         maxp: bool | None = None,
+        metrics: Sequence[str] | None = None,
     ) -> list[Unit]:
         """Every evaluation unit, optionally only these language labels and dataset names.
 
         Datasets marked `default: false` run only when named. `local` maps a dataset to a folder
         holding its files (read through the dataset's `local:` spec, or its own source's `path`).
-        `maxp` overrides the datasets' own MaxP setting.
+        `maxp` overrides the datasets' own MaxP setting. `metrics` replaces every dataset's metrics;
+        the dataset's primary metric stays primary when it is among them (the leaderboard keeps
+        ranking on the published metric), else the first one given becomes primary.
         """
+        requested = _requested_metrics(metrics)
         known_datasets = {d.name for d in self.spec.datasets}
         for name in [*(datasets or ()), *(local or {})]:
             if name not in known_datasets:
@@ -183,8 +187,10 @@ class Suite:
                 source = self._local_source(dataset, folder)
             else:
                 source = make_source(dataset.source, self.base_dir, self.path)
-            metrics = [canonical_metric(m) for m in dataset.metrics] if dataset.metrics else self.spec.metrics
+            chosen = [canonical_metric(m) for m in dataset.metrics] if dataset.metrics else self.spec.metrics
             primary = canonical_metric(dataset.primary_metric) if dataset.primary_metric else self.spec.primary_metric
+            if requested:
+                chosen, primary = requested, primary if primary in requested else requested[0]
             for pair in dataset.pairs():
                 if languages and pair.label not in languages and pair.query not in languages:
                     continue
@@ -194,7 +200,7 @@ class Suite:
                         dataset,
                         pair,
                         dataset.split or self.spec.split,
-                        metrics,
+                        chosen,
                         primary,
                         source,
                         sampling,
@@ -221,6 +227,16 @@ class Suite:
                 key="--local",
             )
         return make_source({**dataset.source, "path": str(folder.resolve())}, self.base_dir, self.path)
+
+
+def _requested_metrics(metrics: Sequence[str] | None) -> list[str] | None:
+    """`--metrics` in canonical spelling, duplicates dropped; an unknown one names the option."""
+    if not metrics:
+        return None
+    try:
+        return list(dict.fromkeys(canonical_metric(metric) for metric in metrics))
+    except ValueError as error:
+        raise InputError(str(error), key="--metrics") from None
 
 
 def _validate_languages(spec: SuiteSpec, path: Path | None) -> None:

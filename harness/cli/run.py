@@ -81,6 +81,15 @@ CorpusSampleOption = Annotated[
         "seeded random sample of the rest. Results are marked sampled.",
     ),
 ]
+MetricsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--metrics",
+        help="Evaluate these metrics instead of the suite's, comma-separated, e.g. `map,P@30,ndcg@10` "
+        "(trec_eval spellings such as `P_30` or `ndcg_cut_10` work too; `answer-recall@k` where a dataset has "
+        "answer strings). The suite's primary metric stays primary when listed, else the first one given is.",
+    ),
+]
 SeedOption = Annotated[int, typer.Option(help="Seed of --max-queries and --corpus-sample.")]
 CacheDirOption = Annotated[
     Path | None,
@@ -265,6 +274,7 @@ def run_command(
         ),
     ] = None,
     local: LocalOption = None,
+    metrics: MetricsOption = None,
     max_queries: MaxQueriesOption = None,
     corpus_sample: CorpusSampleOption = None,
     seed: SeedOption = 0,
@@ -348,6 +358,7 @@ def run_command(
     * `harness run --suite demo --languages zh,hi --device cuda --dtype float16`
     * `harness run --suite miracl --languages sw --local miracl=/data/miracl-sw --max-queries 100`
     * `harness run --suite limit --datasets limit-small --local limit-small=../shared/data/limit-small`
+    * `harness run --data ../shared/data/beir-scifact --language en -m bm25 --metrics map,P@30,ndcg@10`
 
     Each (model, dataset, language) gets a result JSON under `--results-dir` with metrics,
     per-query scores, timings, index size, memory, energy and provenance, plus its TREC run. Its
@@ -365,6 +376,7 @@ def run_command(
             local=parse_local(local, chosen, selected),
             sampling=Sampling(max_queries, corpus_sample, seed),
             maxp=maxp,
+            metrics=comma_list(metrics),
         )
         cards, defaults = _load_cards(model, chosen, cards_dir or [])
         index_spec = _index_override(index, cards)
@@ -407,5 +419,5 @@ def run_command(
             )
         console.print(_summary(written))
         if report and written:
-            for path in render_reports(load_results(results_dir), report_dir):
+            for path in render_reports(load_results(results_dir), report_dir, suites_dirs=suites_dir or []):
                 console.print(f"wrote [bold]{escape(str(path))}[/]")

@@ -17,6 +17,7 @@ from harness.cli.run import (
     Dtype,
     LocalOption,
     MaxQueriesOption,
+    MetricsOption,
     RichProgress,
     SeedOption,
     _index_override,
@@ -93,6 +94,7 @@ def sweep_command(
     languages: Annotated[str | None, typer.Option("--languages", help="Only these suite languages.")] = None,
     datasets: Annotated[str | None, typer.Option("--datasets", help="Only these suite datasets.")] = None,
     local: LocalOption = None,
+    metrics: MetricsOption = None,
     max_queries: MaxQueriesOption = None,
     corpus_sample: CorpusSampleOption = None,
     seed: SeedOption = 0,
@@ -145,6 +147,7 @@ def sweep_command(
             local=parse_local(local, chosen, selected),
             sampling=Sampling(max_queries, corpus_sample, seed),
             maxp=False,  # sweep points score whole documents
+            metrics=comma_list(metrics),
         )
         card = load_card(model, cards_dir or [])
         kind = _index_override(index, [card])
