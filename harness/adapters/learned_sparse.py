@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import field_validator
 
-from harness.adapters.common import card_parameters, read_tensors, resolve_device, torch_dtype
+from harness.adapters.common import card_parameters, read_tensors, resolve_device, torch_precision
 from harness.adapters.weights import CONFIG_AND_TOKENIZER_FILES, ResolvedWeights, WeightsSpec, resolve_weights
 from harness.cards import ModelCard
 from harness.encode import (
@@ -148,7 +148,8 @@ class LearnedSparseEncoder(Encoder):
         self.params = card_parameters(card, self.Parameters)
         self.weights: ResolvedWeights = resolve_weights(self.params, card)
         self._device = resolve_device(settings.device)
-        self._dtype = torch_dtype(settings.dtype, self._device)
+        self.precision = torch_precision(settings, card, self._device)
+        self._dtype = self.precision.weights
         self.tokenizer, self.vocabulary = self._load(self.weights.path)
         self._query_pruning = Pruning.parse(self.params.query_pruning)
         self._document_pruning = Pruning.parse(self.params.document_pruning)
@@ -208,7 +209,7 @@ class LearnedSparseEncoder(Encoder):
         torch = self._torch
         blocks: list[sp.csr_matrix] = []
         order: list[np.ndarray] = []
-        with torch.inference_mode():
+        with torch.inference_mode(), self.precision.context():
             for rows in length_sorted_batches([len(t) for t in texts], self.settings.batch_size):
                 inputs = self.tokenizer(
                     [texts[i] for i in rows], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
@@ -237,6 +238,6 @@ class LearnedSparseEncoder(Encoder):
             "query_pruning": self._query_pruning.label,
             "document_pruning": self._document_pruning.label,
             "device": self._device,
-            "dtype": str(self._dtype).replace("torch.", ""),
+            **self.precision.describe(),
             "batch_size": self.settings.batch_size,
         }

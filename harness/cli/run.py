@@ -44,6 +44,26 @@ class Dtype(str, Enum):
     bfloat16 = "bfloat16"
 
 
+class Precision(str, Enum):
+    cast = "cast"
+    autocast = "autocast"
+
+
+DTYPE_HELP = (
+    "Compute dtype. float16 applies on GPU only (on CPU it runs as float32); bfloat16 applies on CPU and GPU. "
+    "How is --precision's choice."
+)
+PrecisionOption = Annotated[
+    Precision | None,
+    typer.Option(
+        help="With --dtype float16/bfloat16: `cast` converts the weights (everything runs in that dtype); "
+        "`autocast` keeps float32 weights and runs matmuls in it under torch.autocast (as MILCO's authors "
+        "encode). The two give different vectors; results record which ran. Default: the card's `precision`, "
+        "else cast."
+    ),
+]
+
+
 class RichProgress:
     """One bar per stage, removed when the stage ends, so long runs stay readable."""
 
@@ -300,9 +320,8 @@ def run_command(
         int, typer.Option(min=1, help="Texts per encoding batch (batches are sorted by length).")
     ] = 32,
     device: Annotated[str, typer.Option(help="`auto` (CUDA when present), `cpu`, `cuda`, `cuda:1`, ...")] = "auto",
-    dtype: Annotated[
-        Dtype, typer.Option(help="Model weights dtype (half precision applies on GPU only).")
-    ] = Dtype.float32,
+    dtype: Annotated[Dtype, typer.Option(help=DTYPE_HELP)] = Dtype.float32,
+    precision: PrecisionOption = None,
     max_query_length: Annotated[
         int | None, typer.Option(min=1, help="Override the card's query max length (tokens).")
     ] = None,
@@ -380,7 +399,9 @@ def run_command(
         )
         cards, defaults = _load_cards(model, chosen, cards_dir or [])
         index_spec = _index_override(index, cards)
-        encode = EncodeSettings(batch_size, device, dtype.value, max_query_length, max_document_length)
+        encode = EncodeSettings(
+            batch_size, device, dtype.value, max_query_length, max_document_length, precision and precision.value
+        )
         power = EnergySettings(enabled=energy, country_iso_code=country.upper())
         settings = RunSettings(
             results_dir=results_dir,

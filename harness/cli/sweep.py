@@ -13,11 +13,13 @@ from rich.table import Table
 from harness.cards import load_card
 from harness.cli.common import comma_list, console, error_console, reported_errors
 from harness.cli.run import (
+    DTYPE_HELP,
     CorpusSampleOption,
     Dtype,
     LocalOption,
     MaxQueriesOption,
     MetricsOption,
+    PrecisionOption,
     RichProgress,
     SeedOption,
     _index_override,
@@ -112,7 +114,8 @@ def sweep_command(
     k: Annotated[int | None, typer.Option("--k", min=1, help="Documents retrieved per query.")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per encoding batch.")] = 32,
     device: Annotated[str, typer.Option(help="Encoding device: `auto`, `cpu`, `cuda`, ...")] = "auto",
-    dtype: Annotated[Dtype, typer.Option(help="Model weights dtype.")] = Dtype.float32,
+    dtype: Annotated[Dtype, typer.Option(help=DTYPE_HELP)] = Dtype.float32,
+    precision: PrecisionOption = None,
     max_query_length: Annotated[int | None, typer.Option(min=1, help="Query max length (tokens).")] = None,
     max_document_length: Annotated[int | None, typer.Option(min=1, help="Document max length (tokens).")] = None,
     energy: Annotated[bool, typer.Option(help="Measure each point's energy with CodeCarbon.")] = True,
@@ -153,7 +156,9 @@ def sweep_command(
         kind = _index_override(index, [card])
         if kind and list(kind) == ["kind"] and card.index.get("kind") == kind["kind"]:
             kind = card.index
-        encode = EncodeSettings(batch_size, device, dtype.value, max_query_length, max_document_length)
+        encode = EncodeSettings(
+            batch_size, device, dtype.value, max_query_length, max_document_length, precision and precision.value
+        )
         power = EnergySettings(enabled=energy, country_iso_code=country.upper())
         settings = RunSettings(
             results_dir=results_dir, k=k, encode=encode, energy=power, latency_sample=latency_sample, index=kind
