@@ -10,6 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.report.references import references_for
 from tests.test_source_mkqa import write_local
 
 runner = CliRunner()
@@ -68,3 +69,15 @@ def test_export_mteb_names_answer_recall_in_mtebs_spelling(mkqa_results: Path, t
     exported = [json.loads(path.read_text()) for path in (tmp_path / "m").rglob("*.json")]
     scores = [s for e in exported if "scores" in e for split in e["scores"].values() for s in split]
     assert scores and all("answer_recall_at_100" in s and "answer_recall_at_20" in s for s in scores)
+
+
+def test_a_card_reference_for_answer_recall_matches_the_result() -> None:
+    card = {
+        "name": "m",
+        "references": [
+            {"suite": "mkqa", "dataset": "mkqa", "language": "ar-en", "metric": "Answer_Recall@100", "value": 0.7,
+             "source": "paper"},
+        ],
+    }  # fmt: skip
+    [found] = references_for(card, suite="mkqa", dataset="mkqa", language="ar-en", metric="answer-recall@100")
+    assert (found.value, found.source) == (0.7, "paper")
