@@ -9,8 +9,9 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from harness.evaluate import canonical_metric
 from harness.record import ResultRecord
-from harness.suite import AverageSpec, Suite, suite_metric
+from harness.suite import AverageSpec, Suite
 
 Cell = tuple[str, str]  # (dataset, language label)
 
@@ -25,6 +26,24 @@ class SuiteAverage:
     members: tuple[str, ...]  # datasets (a group such as BEIR's CQADupStack counts once) or languages
     missing: tuple[str, ...]
     sampled: bool  # some member was computed on a sample
+    over: str = "datasets"  # or "languages"
+    groups: tuple[tuple[str, int], ...] = ()  # (member, how many datasets it averages) for grouped members
+    missing_in_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (missing group, its absent datasets)
+
+    @property
+    def label(self) -> str:
+        """What is averaged, for reports: "all (en): 15 datasets; cqadupstack = mean of its 12"."""
+        text = f"{self.name} ({self.scope}): {len(self.members)} {self.over}"
+        return text + "".join(f"; {member} = mean of its {count}" for member, count in self.groups)
+
+    @property
+    def missing_label(self) -> str:
+        """ "1 of 15: cqadupstack (cqadupstack-gis)", or "none"."""
+        if not self.missing:
+            return "none"
+        absent = dict(self.missing_in_groups)
+        names = [f"{m} ({', '.join(absent[m])})" if m in absent else m for m in self.missing]
+        return f"{len(self.missing)} of {len(self.members)}: " + ", ".join(names)
 
 
 def _members(suite: Suite, spec: AverageSpec, languages: set[str]) -> Iterator[tuple[str, dict[str, list[Cell]]]]:
@@ -48,11 +67,11 @@ def _members(suite: Suite, spec: AverageSpec, languages: set[str]) -> Iterator[t
 
 def suite_averages(suite: Suite, records: Sequence[ResultRecord], metric: str | None = None) -> list[SuiteAverage]:
     """Every average the suite declares, per model, for `metric` (default: the suite's primary metric)."""
-    wanted = suite_metric(metric) if metric else suite.spec.primary_metric
+    wanted = canonical_metric(metric) if metric else suite.spec.primary_metric
     scores: dict[str, dict[Cell, tuple[float, bool]]] = defaultdict(dict)
     for record in records:
         if record.suite == suite.name and wanted in record.metrics:
-            scores[record.model.name][(record.dataset, record.language)] = (record.metrics[wanted], record.sampled)
+            scores[record.display_name][(record.dataset, record.language)] = (record.metrics[wanted], record.sampled)
     averages: list[SuiteAverage] = []
     for spec in suite.spec.averages:
         for model, cells in sorted(scores.items()):
@@ -61,11 +80,17 @@ def suite_averages(suite: Suite, records: Sequence[ResultRecord], metric: str | 
                     continue
                 values: list[float] = []
                 missing: list[str] = []
+                missing_in_groups: list[tuple[str, tuple[str, ...]]] = []
                 for member, member_cells in members.items():
                     if all(cell in cells for cell in member_cells):
                         values.append(sum(cells[cell][0] for cell in member_cells) / len(member_cells))
                     else:
                         missing.append(member)
+                        if len(member_cells) > 1:
+                            absent = tuple(
+                                dataset for dataset, language in member_cells if (dataset, language) not in cells
+                            )
+                            missing_in_groups.append((member, absent))
                 present = [cells[cell] for member in members.values() for cell in member if cell in cells]
                 averages.append(
                     SuiteAverage(
@@ -77,6 +102,9 @@ def suite_averages(suite: Suite, records: Sequence[ResultRecord], metric: str | 
                         members=tuple(members),
                         missing=tuple(missing),
                         sampled=any(sampled for _, sampled in present),
+                        over=spec.over,
+                        groups=tuple((m, len(c)) for m, c in members.items() if len(c) > 1),
+                        missing_in_groups=tuple(missing_in_groups),
                     )
                 )
     return averages

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -32,6 +32,10 @@ class ReferenceScore(BaseModel):
     source: str
 
 
+PrecisionMode = Literal["cast", "autocast"]
+"""How a model runs in bfloat16/float16: weights cast, or float32 weights under autocast."""
+
+
 class ModelCard(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -40,6 +44,8 @@ class ModelCard(BaseModel):
     description: str = ""
     # Executing code shipped with a checkpoint is opt-in, per card.
     trust_remote_code: bool = False
+    # The precision mode the card's published numbers used; the default of `--precision`.
+    precision: PrecisionMode | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     index: dict[str, Any] = Field(default_factory=dict)
     references: list[ReferenceScore] = Field(default_factory=list)

@@ -28,7 +28,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import InputError
-from harness.suite import REFERENCES_SUFFIX, Suite, load_suite, suite_metric
+from harness.evaluate import canonical_metric
+from harness.suite import REFERENCES_SUFFIX, Suite, load_suite
 from harness.yaml_files import load_yaml
 
 AVERAGE = "avg"
@@ -51,7 +52,7 @@ class Reference(BaseModel):
     @field_validator("metric")
     @classmethod
     def _canonical(cls, metric: str) -> str:
-        return suite_metric(metric)
+        return canonical_metric(metric)
 
 
 class ReferenceFile(BaseModel):
@@ -117,7 +118,7 @@ def find_references(
     split: str | None = None,
 ) -> list[Reference]:
     """The references for one leaderboard cell (any metric spelling; `split` None matches any)."""
-    wanted = suite_metric(metric)
+    wanted = canonical_metric(metric)
     return [
         ref
         for ref in references

@@ -273,7 +273,7 @@ def export_trec(results: Sequence[StoredResult], out_dir: Path | str, tag: str |
 
 
 # MTEB names its scores `<metric>_at_<k>`; these are the harness metric families it spells differently.
-_MTEB_METRIC_NAMES = {"success": "hit_rate", "r-precision": "r_precision"}
+_MTEB_METRIC_NAMES = {"success": "hit_rate", "r-precision": "r_precision", "answer-recall": "answer_recall"}
 
 
 def mteb_metric_name(metric: str) -> str:

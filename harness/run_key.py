@@ -7,7 +7,8 @@ of different keys never share a file. The key hashes:
 - the unit: suite, dataset, language (pair), split, the dataset's source parameters, its metrics,
   and its sampling (`--max-queries`, `--corpus-sample`, `--seed`);
 - the model: its card's name and hash (a card edit is a new experiment);
-- encode settings that change outputs: dtype, query/document max-length overrides, MaxP, the stored dtype;
+- encode settings that change outputs: dtype, precision mode, query/document max-length overrides, MaxP,
+  the stored dtype;
 - the index kind and parameters actually used, and the depth k.
 
 Settings that change only speed or the measurement (device, batch size, latency sample, energy)
@@ -72,6 +73,8 @@ def _variant(
         parts.append(f"k {k}")
     if encode.dtype != "float32":
         parts.append(encode.dtype)
+    if encode.precision is not None:
+        parts.append(encode.precision)
     if encode.max_query_length is not None:
         parts.append(f"query length {encode.max_query_length}")
     if encode.max_document_length is not None:
@@ -116,6 +119,7 @@ def run_key(
         "card_sha256": card.sha256,
         "encode": {
             "dtype": encode.dtype,
+            "precision": encode.precision,
             "max_query_length": encode.max_query_length,
             "max_document_length": encode.max_document_length,
             "maxp": unit.maxp,

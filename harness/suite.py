@@ -25,7 +25,7 @@ numbers follow), `size:`/`documents:` (for listings and large-collection average
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -37,7 +37,6 @@ from harness.data.sampling import Sampling, sample_task
 from harness.data.sources import Source, available_source_kinds, make_source, source_class
 from harness.errors import InputError, SourceUnavailableError
 from harness.evaluate import canonical_metric
-from harness.evaluate.answers import canonical_answer_metric, is_answer_metric
 from harness.languages import is_known_language
 from harness.resources import bundled_dir
 from harness.yaml_files import load_yaml
@@ -51,11 +50,6 @@ class PairSpec(BaseModel):
 
     query: str
     documents: str
-
-
-def suite_metric(name: str) -> str:
-    """Canonical name of a trec_eval metric (`nDCG@10` -> `ndcg@10`) or of `answer-recall@k`."""
-    return canonical_answer_metric(name) if is_answer_metric(name) else canonical_metric(name)
 
 
 class DatasetSpec(BaseModel):
@@ -110,12 +104,12 @@ class SuiteSpec(BaseModel):
     @field_validator("metrics")
     @classmethod
     def _canonical_metrics(cls, metrics: list[str]) -> list[str]:
-        return [suite_metric(metric) for metric in metrics]
+        return [canonical_metric(metric) for metric in metrics]
 
     @field_validator("primary_metric")
     @classmethod
     def _canonical_primary(cls, metric: str) -> str:
-        return suite_metric(metric)
+        return canonical_metric(metric)
 
 
 @dataclass(frozen=True)
@@ -170,13 +164,17 @@ class Suite:
         local: Mapping[str, Path] | None = None,
         sampling: Sampling | None = None,
         maxp: bool | None = None,
+        metrics: Sequence[str] | None = None,
     ) -> list[Unit]:
         """Every evaluation unit, optionally only these language labels and dataset names.
 
         Datasets marked `default: false` run only when named. `local` maps a dataset to a folder
         holding its files (read through the dataset's `local:` spec, or its own source's `path`).
-        `maxp` overrides the datasets' own MaxP setting.
+        `maxp` overrides the datasets' own MaxP setting. `metrics` replaces every dataset's metrics;
+        the dataset's primary metric stays primary when it is among them (the leaderboard keeps
+        ranking on the published metric), else the first one given becomes primary.
         """
+        requested = _requested_metrics(metrics)
         known_datasets = {d.name for d in self.spec.datasets}
         for name in [*(datasets or ()), *(local or {})]:
             if name not in known_datasets:
@@ -193,8 +191,10 @@ class Suite:
                 source = self._local_source(dataset, folder)
             else:
                 source = make_source(dataset.source, self.base_dir, self.path)
-            metrics = [suite_metric(m) for m in dataset.metrics] if dataset.metrics else self.spec.metrics
-            primary = suite_metric(dataset.primary_metric) if dataset.primary_metric else self.spec.primary_metric
+            chosen = [canonical_metric(m) for m in dataset.metrics] if dataset.metrics else self.spec.metrics
+            primary = canonical_metric(dataset.primary_metric) if dataset.primary_metric else self.spec.primary_metric
+            if requested:
+                chosen, primary = requested, primary if primary in requested else requested[0]
             for pair in dataset.pairs():
                 if languages and pair.label not in languages and pair.query not in languages:
                     continue
@@ -204,7 +204,7 @@ class Suite:
                         dataset,
                         pair,
                         dataset.split or self.spec.split,
-                        metrics,
+                        chosen,
                         primary,
                         source,
                         sampling,
@@ -232,6 +232,16 @@ class Suite:
             )
         # The folder is the base of `path: .`, never a template: `{` or `{lang}` in its name stays literal.
         return make_source({**dataset.source, "path": "."}, folder.resolve(), self.path)
+
+
+def _requested_metrics(metrics: Sequence[str] | None) -> list[str] | None:
+    """`--metrics` in canonical spelling, duplicates dropped; an unknown one names the option."""
+    if not metrics:
+        return None
+    try:
+        return list(dict.fromkeys(canonical_metric(metric) for metric in metrics))
+    except ValueError as error:
+        raise InputError(str(error), key="--metrics") from None
 
 
 def _validate_languages(spec: SuiteSpec, path: Path | None) -> None:
@@ -266,7 +276,7 @@ def _validate_datasets(spec: SuiteSpec, path: Path | None) -> None:
             value = getattr(dataset, field)
             for metric in value if isinstance(value, list) else [value] if value else []:
                 try:
-                    suite_metric(metric)
+                    canonical_metric(metric)
                 except ValueError as error:
                     raise InputError(str(error), path=path, key=f"datasets.{index}.{field}") from None
     for index, average in enumerate(spec.averages):
@@ -328,6 +338,13 @@ def load_suite(name_or_path: str, suites_dirs: Sequence[Path] = ()) -> Suite:
 def _dataset_name(folder: Path) -> str:
     """A dataset name from a folder name (`my data` -> `my-data`), which must start with a letter or digit."""
     return re.sub(r"[^A-Za-z0-9._+-]+", "-", folder.name).strip("-").lstrip("._+") or "local"
+
+
+def find_suites(names: Iterable[str], suites_dirs: Sequence[Path] = ()) -> dict[str, Suite]:
+    """The suites of these names that exist (bundled or in `suites_dirs`), each read once; a name
+    without a suite file (a `--data` run's `local`, a suite from elsewhere) is left out."""
+    known = suite_paths(suites_dirs)
+    return {name: load_suite_file(known[name]) for name in sorted(set(names)) if name in known}
 
 
 def local_suite(data_dir: Path, language: str, metrics: Sequence[str] = ("ndcg@10", "recall@100", "mrr@10")) -> Suite:

@@ -6,7 +6,8 @@ import pytest
 
 from harness.data import Corpus, DatasetIdentity, LanguagePair, Queries, RetrievalTask
 from harness.errors import InputError
-from harness.evaluate.answers import answer_recall, canonical_answer_metric, has_answer, tokens
+from harness.evaluate import canonical_metric
+from harness.evaluate.answers import answer_recall, has_answer, tokens
 from harness.evaluate.task import evaluate_task
 
 PASSAGES = {
@@ -56,9 +57,9 @@ def test_ties_are_broken_as_trec_eval_breaks_them() -> None:
 
 
 def test_metric_names_are_canonical() -> None:
-    assert canonical_answer_metric("QA_Recall@20") == "answer-recall@20"
+    assert canonical_metric("QA_Recall@20") == "answer-recall@20"
     with pytest.raises(ValueError):
-        canonical_answer_metric("answer-recall@0")
+        canonical_metric("answer-recall@0")
 
 
 def answer_task() -> RetrievalTask:

@@ -161,3 +161,36 @@ def test_report_without_results_says_what_to_do(tmp_path: Path) -> None:
     outcome = runner.invoke(app, ["report", "--results-dir", str(tmp_path / "none")])
     assert outcome.exit_code == 2
     assert "run `harness run` first" in outcome.output
+
+
+def only_result(folder: Path) -> dict:
+    [path] = result_files(folder)
+    return json.loads(path.read_text())
+
+
+def test_metrics_option_replaces_the_suite_metrics_and_names_the_primary(tiny_beir: Path, tmp_path: Path) -> None:
+    outcome = run(
+        *("--data", str(tiny_beir), "--language", "en", "-m", "bm25", "--metrics", "map, P@3,ndcg_cut_10,map"),
+        *("--results-dir", str(tmp_path), "--no-report"),
+    )
+    assert outcome.exit_code == 0, outcome.output
+    record = only_result(tmp_path)
+    assert list(record["metrics"]) == ["map", "precision@3", "ndcg@10"]
+    assert record["primary_metric"] == "ndcg@10"  # the suite's primary, listed, stays primary
+
+
+def test_metrics_without_the_suite_primary_make_the_first_one_primary(tiny_beir: Path, tmp_path: Path) -> None:
+    outcome = run(
+        *("--data", str(tiny_beir), "--language", "en", "-m", "bm25", "--metrics", "P@3,map"),
+        *("--results-dir", str(tmp_path), "--no-report"),
+    )
+    assert outcome.exit_code == 0, outcome.output
+    assert only_result(tmp_path)["primary_metric"] == "precision@3"
+
+
+def test_an_unknown_metric_names_the_option_before_anything_runs(tiny_beir: Path, tmp_path: Path) -> None:
+    outcome = run("--data", str(tiny_beir), "--language", "en", "-m", "bm25", "--metrics", "ndcg@10,mAP@x",
+                  "--results-dir", str(tmp_path / "r"))  # fmt: skip
+    assert outcome.exit_code == 2
+    assert "--metrics" in outcome.output and "unsupported metric 'mAP@x'" in outcome.output
+    assert not (tmp_path / "r").exists()

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.net import host_reachable
+from harness.suite import suite_paths
 from tests.conftest import TINY_CORPUS, TINY_QRELS, TINY_QUERIES, write_beir
 from tests.tiny_models import write_tiny_bert
 
@@ -112,13 +113,31 @@ def test_local_without_a_dataset_name_needs_a_single_dataset(tmp_path: Path) -> 
     assert "say which dataset" in outcome.output
 
 
-def test_list_suites_shows_datasets_sizes_and_what_is_local(tmp_path: Path) -> None:
+def test_list_suites_name_shows_its_datasets_sizes_and_what_is_local(tmp_path: Path) -> None:
     toy_suite(tmp_path, size="6 passages")
-    outcome = runner.invoke(app, ["list", "suites", "--suites-dir", str(tmp_path)], env={"COLUMNS": "200"})
+    outcome = runner.invoke(app, ["list", "suites", "toy", "--suites-dir", str(tmp_path)])
     assert outcome.exit_code == 0, outcome.output
-    toy_row = next(line for line in outcome.output.splitlines() if "│ toy" in line)
-    assert "6 passages" in toy_row and "all" in toy_row
-    assert "mrtydi-v1.0 (on request)" in outcome.output
+    toy_row = next(line for line in outcome.output.splitlines() if line.startswith("toy "))
+    assert "6 passages" in toy_row and toy_row.split()[-1] == "all"
+    mrtydi = runner.invoke(app, ["list", "suites", "mrtydi", "--no-cache"])
+    assert "mrtydi-v1.0 (on request)" in mrtydi.output
+
+
+def test_list_suites_prints_one_row_per_suite(tmp_path: Path) -> None:
+    outcome = runner.invoke(app, ["list", "suites"])
+    assert outcome.exit_code == 0, outcome.output
+    lines = outcome.output.splitlines()
+    assert lines[0].split() == ["suite", "datasets", "languages", "split", "metrics", "size"]
+    assert [line.split()[0] for line in lines[1:]] == sorted(suite_paths())
+    beir = next(line for line in lines if line.startswith("beir "))
+    assert beir.split()[1] == "26" and "3,633 to 8,841,823 documents per dataset" in beir
+
+
+def test_list_suites_without_a_terminal_never_breaks_a_name_across_lines() -> None:
+    outcome = runner.invoke(app, ["list", "suites", "hindi-beir", "--no-cache"], env={"COLUMNS": "40"})
+    lines = outcome.output.splitlines()
+    assert len(lines) == 1 + 11 and any(line.startswith("cc-news ") for line in lines)
+    assert any(line.startswith("hindi-beir ") for line in runner.invoke(app, ["list", "suites"]).output.splitlines())
 
 
 def test_the_network_probe_answers_for_open_and_closed_ports() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from harness.data.dataset import Qrels
 from harness.evaluate import canonical_metric, evaluate
-from harness.evaluate.metrics import FAMILIES, parse_metric
+from harness.evaluate.metrics import TREC_EVAL_FAMILIES, parse_metric
 from harness.evaluate.protocol import Evaluation, RunScores, trec_eval_ranking
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "data" / "trec_eval"
@@ -125,7 +125,7 @@ def assert_matches(case: str, measure: str, metric: str, evaluation: Evaluation)
 def test_every_metric_family_is_checked() -> None:
     """Every family the harness offers, with and without a cutoff where it takes one, is covered."""
     covered = {parse_metric(metric) for metric in TREC_EVAL_TO_HARNESS.values()}
-    assert {spec.family for spec in covered} == set(FAMILIES)
+    assert {spec.family for spec in covered} == set(TREC_EVAL_FAMILIES)
     assert all(canonical_metric(metric) == metric for metric in TREC_EVAL_TO_HARNESS.values())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +158,43 @@ def test_milco_sub_models_can_be_named_by_the_card(tmp_path: Path) -> None:
         encoder(tmp_path, "milco", path=str(folder))
     milco = encoder(tmp_path, "milco", path=str(folder), encoder={"path": str(moved)})
     assert milco.describe()["sub_models"]["encoder"]["path"] == str(moved.resolve())
+
+
+def milco_naming_hub_ids(root: Path) -> Path:
+    """A tiny MILCO whose config names its sub-models by hub id, as the published checkpoint does."""
+    folder = write_tiny_milco(root)
+    config = json.loads((folder / "config.json").read_text())
+    config["multilingual_encoder_checkpoint"] = "BAAI/bge-m3-unsupervised"
+    config["lsr_encoder_checkpoint"] = "naver/splade-v3"
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_milco_finds_sub_models_in_encoder_and_english_folders_inside_the_checkpoint(tmp_path: Path) -> None:
+    folder = milco_naming_hub_ids(tmp_path / "m")
+    (tmp_path / "m" / "bge-m3-unsupervised").rename(folder / "encoder")
+    (tmp_path / "m" / "splade-v3").rename(folder / "english")
+    sub_models = encoder(tmp_path, "milco", path=str(folder)).describe()["sub_models"]
+    assert sub_models["encoder"]["path"] == str((folder / "encoder").resolve())
+    assert sub_models["english"]["path"] == str((folder / "english").resolve())
+
+
+def test_milco_finds_sub_models_named_after_the_hub_ids_beside_the_checkpoint(tmp_path: Path) -> None:
+    folder = milco_naming_hub_ids(tmp_path / "m")  # m/milco beside m/bge-m3-unsupervised and m/splade-v3
+    sub_models = encoder(tmp_path, "milco", path=str(folder)).describe()["sub_models"]
+    assert sub_models["encoder"]["path"] == str((tmp_path / "m" / "bge-m3-unsupervised").resolve())
+    assert sub_models["english"]["origin"] == "local"
+
+
+def test_a_missing_milco_sub_model_is_reported_with_the_card_key_to_set_first(tmp_path: Path) -> None:
+    folder = milco_naming_hub_ids(tmp_path / "m")
+    (tmp_path / "m" / "bge-m3-unsupervised").rename(tmp_path / "elsewhere")
+    with pytest.raises(SourceUnavailableError) as raised:
+        encoder(tmp_path, "milco", path=str(folder))
+    message = str(raised.value)
+    assert message.startswith("set `parameters.encoder.path` in ")
+    assert f"or put one in {folder / 'encoder'}" in message and "'BAAI/bge-m3-unsupervised'" in message
+    assert "`parameters.path`" not in message  # the checkpoint's own path is set already
 
 
 def test_milco_refuses_a_folder_that_is_not_milco(tmp_path: Path) -> None:

@@ -140,3 +140,18 @@ def test_sampled_results_are_flagged_in_markdown(tmp_path: Path) -> None:
     row = next(line for line in (tmp_path / "leaderboard.md").read_text().splitlines() if line.startswith("| 1 |"))
     assert "†" in row
     assert "sampled subset" in (tmp_path / "leaderboard.md").read_text()
+
+
+def test_card_text_cannot_become_a_markdown_link_or_image(tmp_path: Path) -> None:
+    reference = {
+        "suite": "suite",
+        "dataset": "tiny",
+        "language": "en",
+        "metric": "ndcg@10",
+        "value": 0.5,
+        "source": "[paper](javascript:alert(1)) ![pixel](https://evil.example/p.png) [ref]: javascript:x",
+    }
+    render_reports([make_record("bm25", "tiny", "en", references=[reference])], tmp_path, ["md"])
+    text = (tmp_path / "leaderboard.md").read_text(encoding="utf-8")
+    assert "\\[paper\\](javascript:alert(1))" in text and "!\\[pixel\\]" in text and "\\[ref\\]:" in text
+    assert re.search(r"(?<!\\)\[[^\]]*(?<!\\)\]\(", text) is None  # no live [text](target) anywhere

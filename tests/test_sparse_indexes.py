@@ -128,3 +128,24 @@ def test_a_query_without_indexed_terms_gets_an_empty_padded_list(kind: str) -> N
     result = index.search(SparseRepresentation(queries, VOCABULARY), k=3)
     assert result.indices.tolist() == [[-1, -1, -1], [-1, -1, -1]]
     assert np.isneginf(result.scores).all()
+
+
+def test_seismic_stores_document_weights_in_float16_and_says_so() -> None:
+    rng = np.random.default_rng(4)
+    documents = sp.random(200, 500, density=0.05, format="csr", random_state=5, dtype=np.float32)
+    documents.data = (rng.random(documents.nnz) + 0.1).astype(np.float32)  # not representable in float16
+    queries = sp.random(10, 500, density=0.05, format="csr", random_state=6, dtype=np.float32)
+    vocabulary = Vocabulary("v", [f"t{i}" for i in range(500)])
+    spec = {"kind": "seismic", "n_postings": 100_000, "query_cut": 1000, "heap_factor": 1.0, "summary_energy": 1.0}
+    seismic = make_index("sparse", spec)
+    seismic.build(SparseRepresentation(documents, vocabulary))
+    found = seismic.search(SparseRepresentation(queries, vocabulary), k=5)
+    assert seismic.describe()["document_weights"] == "float16"
+    halved = documents.copy()
+    halved.data = halved.data.astype(np.float16).astype(np.float32)
+    kept = found.indices >= 0
+    rows = np.nonzero(kept)[0]
+    exact = (queries @ documents.T).toarray()[rows, found.indices[kept]]
+    as_float16 = (queries @ halved.T).toarray()[rows, found.indices[kept]]
+    np.testing.assert_allclose(found.scores[kept], as_float16, rtol=1e-5)
+    assert np.abs(found.scores[kept] - exact).max() > 10 * np.abs(found.scores[kept] - as_float16).max()

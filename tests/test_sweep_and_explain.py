@@ -202,3 +202,15 @@ def test_explain_refuses_bm25(splade_card: Path) -> None:
     outcome = runner.invoke(app, ["explain", "-m", "bm25", "--text", "cats"])
     assert outcome.exit_code == 2
     assert "BM25 weights depend on a whole corpus" in outcome.output
+
+
+def test_sweep_evaluates_the_metrics_asked_for(tiny_beir: Path, tmp_path: Path, splade_card: Path) -> None:
+    results = tmp_path / "results"
+    outcome = sweep(
+        *("--data", str(tiny_beir), "--language", "en", "-m", str(splade_card), "--results-dir", str(results)),
+        *("--prune", "topk:0,4", "--metrics", "map,recall@5"),
+    )
+    assert outcome.exit_code == 0, outcome.output
+    records = [json.loads(path.read_text()) for path in (results / "local").rglob("*.json")]
+    assert len(records) == 2
+    assert all(list(r["metrics"]) == ["map", "recall@5"] and r["primary_metric"] == "map" for r in records)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from harness.adapters.common import card_parameters, read_tensors, torch_dtype
+from harness.adapters.common import card_parameters, read_tensors
 from harness.adapters.multivector import TokenizedText, TokenVectorEncoder, load_tokenizer
 from harness.adapters.weights import WeightsSpec, resolve_weights
 from harness.cards import ModelCard
@@ -43,7 +43,7 @@ class BgeM3MultivectorEncoder(TokenVectorEncoder):
         self.params = card_parameters(card, BgeM3MultivectorParameters)
         self.weights = resolve_weights(self.params, card)
         folder = self.weights.path
-        dtype = torch_dtype(settings.dtype, self._device)
+        dtype = self.precision.weights
         self.tokenizer = load_tokenizer(folder, card)
         try:
             self.model = AutoModel.from_pretrained(folder, trust_remote_code=card.trust_remote_code, dtype=dtype)

@@ -64,15 +64,15 @@ class BM25Encoder(Encoder):
         tokens = self._analyze(texts, language, progress)
         model = bm25s.BM25(k1=self.params.k1, b=self.params.b, method=self.params.method)
         model.index(tokens, create_empty_token=False, show_progress=False)
-        term_ids: dict[str, int] = model.vocab_dict
-        terms = [""] * len(term_ids)
-        for term, column in term_ids.items():
-            terms[column] = term
+        # bm25s numbers terms in the iteration order of a Python set, which follows PYTHONHASHSEED;
+        # columns are put in sorted term order so scores (summed in column order) and runs are reproducible.
+        bm25s_ids: dict[str, int] = model.vocab_dict
+        terms = sorted(bm25s_ids)
         scores = model.scores
         by_term = sp.csc_matrix(
             (scores["data"], scores["indices"], scores["indptr"]), shape=(scores["num_docs"], len(terms))
-        )
-        self._term_ids = term_ids
+        )[:, [bm25s_ids[term] for term in terms]]
+        self._term_ids = {term: column for column, term in enumerate(terms)}
         self._vocabulary = Vocabulary(name=f"bm25-corpus-{len(terms)}", terms=terms)
         return SparseRepresentation(by_term.tocsr().astype(np.float32), self._vocabulary)
 

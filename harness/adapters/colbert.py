@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.adapters.common import card_parameters, torch_dtype
+from harness.adapters.common import card_parameters
 from harness.adapters.multivector import TokenizedText, TokenVectorEncoder, load_tokenizer
 from harness.adapters.weights import WeightsSpec, resolve_weights
 from harness.adapters.xmod import XmodRoutingParameters
@@ -146,7 +146,7 @@ class ColbertEncoder(TokenVectorEncoder):
                 key="similarity",
             )
         self.tokenizer = load_tokenizer(folder, card)
-        dtype = torch_dtype(settings.dtype, self._device)
+        dtype = self.precision.weights
         self.model = load_backbone(folder, card, dtype)
         self.projection = self._projection(read_checkpoint_tensor(folder, PROJECTION_KEY), dtype)
         self.model.eval().to(self._device)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from harness.cards import ModelCard
+from harness.cards import ModelCard, PrecisionMode
+from harness.encode import EncodeSettings
 from harness.errors import InputError
 
 P = TypeVar("P", bound=BaseModel)
@@ -31,13 +35,52 @@ def resolve_device(requested: str) -> str:
 
 
 def torch_dtype(name: str, device: str):
-    """Half precision only where it is fast (GPU); CPU half matmuls are slow and lossy."""
+    """float16 only where it is fast (GPU): CPU float16 matmuls are slow and lossy, so on CPU it is
+    float32; bfloat16 applies on CPU and GPU alike."""
     import torch
 
     dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
     if device == "cpu" and dtype is torch.float16:
         return torch.float32
     return dtype
+
+
+@dataclass(frozen=True)
+class TorchPrecision:
+    """How a model computes below float32. `cast` converts its weights to `dtype` (every layer, the
+    norms and softmax too, then runs in `dtype`); `autocast` keeps float32 weights and runs each
+    forward pass under `torch.autocast(dtype)`, which lowers matmuls only (how MILCO's authors
+    encode). The two give different vectors, so results record which one ran."""
+
+    dtype: str  # what is applied: float32, float16 or bfloat16
+    mode: PrecisionMode
+    device: str
+
+    @property
+    def weights(self) -> Any:
+        """The dtype to load or cast the weights to."""
+        import torch
+
+        return torch.float32 if self.mode == "autocast" else getattr(torch, self.dtype)
+
+    def context(self) -> AbstractContextManager[Any]:
+        """Wrap each forward pass in this: autocast in `autocast` mode below float32, else nothing."""
+        if self.mode != "autocast" or self.dtype == "float32":
+            return contextlib.nullcontext()
+        import torch
+
+        return torch.autocast(device_type=self.device.split(":")[0], dtype=getattr(torch, self.dtype))
+
+    def describe(self) -> dict[str, str]:
+        return {"dtype": self.dtype, "precision": self.mode}
+
+
+def torch_precision(settings: EncodeSettings, card: ModelCard, device: str) -> TorchPrecision:
+    """`--precision`, else the card's `precision` (the mode its published numbers used), else `cast`;
+    float32 is float32 in either mode, and float16 on CPU is float32 (see `torch_dtype`)."""
+    applied = str(torch_dtype(settings.dtype, device)).replace("torch.", "")
+    mode = settings.precision or card.precision or "cast"
+    return TorchPrecision(applied, "cast" if applied == "float32" else mode, device)
 
 
 def read_tensors(path: Path) -> dict[str, Any]:

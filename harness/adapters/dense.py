@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from harness.adapters.common import card_parameters, resolve_device, torch_dtype
+from harness.adapters.common import card_parameters, resolve_device, torch_precision
 from harness.adapters.weights import ResolvedWeights, WeightsSpec, resolve_weights
 from harness.cards import ModelCard
 from harness.encode import (
@@ -50,12 +50,13 @@ class DenseEncoder(Encoder):
         self.params = card_parameters(card, self.Parameters)
         self.weights: ResolvedWeights = resolve_weights(self.params, card)
         self._device = resolve_device(settings.device)
+        self.precision = torch_precision(settings, card, self._device)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.weights.path, trust_remote_code=card.trust_remote_code)
             self.model = AutoModel.from_pretrained(
                 self.weights.path,
                 trust_remote_code=card.trust_remote_code,
-                dtype=torch_dtype(settings.dtype, self._device),
+                dtype=self.precision.weights,
             )
         except (OSError, ValueError) as error:
             raise InputError(f"cannot load the checkpoint in {self.weights.path}: {error}", path=card.path) from None
@@ -141,7 +142,7 @@ class DenseEncoder(Encoder):
         # Windows of similar character length are tokenized at once and batched by token count, so
         # batches carry almost no padding while memory stays bounded on corpora of millions of texts.
         windows = length_sorted_batches([len(t) for t in prefixed], batch_size * TOKENIZE_WINDOW_BATCHES)
-        with torch.inference_mode():
+        with torch.inference_mode(), self.precision.context():
             for window in windows:
                 encoded = self._tokenize([prefixed[i] for i in window], max_length)
                 for batch in length_sorted_batches([len(ids) for ids in encoded["input_ids"]], batch_size):
@@ -164,7 +165,7 @@ class DenseEncoder(Encoder):
             "max_query_length": self.settings.max_query_length or self.params.max_query_length,
             "max_document_length": self.settings.max_document_length or self.params.max_document_length,
             "device": self._device,
-            "dtype": str(next(self.model.parameters()).dtype).replace("torch.", ""),
+            **self.precision.describe(),
             "batch_size": self.settings.batch_size,
         }
 

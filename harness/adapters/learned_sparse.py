@@ -17,8 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import field_validator
 
-from harness.adapters.common import card_parameters, read_tensors, resolve_device, torch_dtype
-from harness.adapters.weights import ResolvedWeights, WeightsSpec, resolve_weights
+from harness.adapters.common import card_parameters, read_tensors, resolve_device, torch_precision
+from harness.adapters.weights import CONFIG_AND_TOKENIZER_FILES, ResolvedWeights, WeightsSpec, resolve_weights
 from harness.cards import ModelCard
 from harness.encode import (
     Encoder,
@@ -126,6 +126,14 @@ def take_prefix(state: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
 
 
+def sub_model_folders(checkpoint: Path, key: str, named: str) -> list[Path]:
+    """Where a companion model is looked for beside a checkpoint folder, in order: `<checkpoint>/<key>/`
+    (`encoder/`, `english/`), `<checkpoint>/<name>/` and `<checkpoint>/../<name>/`, `<name>` being the
+    last part of the hub id the config names (`bge-m3-unsupervised` for BAAI/bge-m3-unsupervised)."""
+    name = named.rstrip("/").rsplit("/", 1)[-1]
+    return [checkpoint / key, checkpoint / name, checkpoint.parent / name]
+
+
 class LearnedSparseEncoder(Encoder):
     """Subclasses load their model in `_load` and turn a tokenized batch into column weights in `_weights`."""
 
@@ -140,7 +148,8 @@ class LearnedSparseEncoder(Encoder):
         self.params = card_parameters(card, self.Parameters)
         self.weights: ResolvedWeights = resolve_weights(self.params, card)
         self._device = resolve_device(settings.device)
-        self._dtype = torch_dtype(settings.dtype, self._device)
+        self.precision = torch_precision(settings, card, self._device)
+        self._dtype = self.precision.weights
         self.tokenizer, self.vocabulary = self._load(self.weights.path)
         self._query_pruning = Pruning.parse(self.params.query_pruning)
         self._document_pruning = Pruning.parse(self.params.document_pruning)
@@ -157,22 +166,30 @@ class LearnedSparseEncoder(Encoder):
     def device(self) -> str:
         return self._device
 
-    def resolve_sub_weights(self, spec: WeightsSpec | None, default_location: str | None, key: str) -> ResolvedWeights:
-        """A companion checkpoint (config, tokenizer) named by the card, else by the main checkpoint's config."""
-        if spec is None:
-            if not default_location:
-                raise InputError(f"name the {key} checkpoint in the card", path=self.card.path, key=f"parameters.{key}")
-            local = Path(default_location).expanduser()
-            if local.is_dir():
-                return resolve_weights(WeightsSpec(path=str(local)), self.card)
-            try:
-                return resolve_weights(WeightsSpec(hub_id=default_location), self.card)
-            except SourceUnavailableError as error:
-                raise SourceUnavailableError(
-                    f"the checkpoint's config names the {key} checkpoint {default_location!r}, which is not available "
-                    f"({error}); or point `parameters.{key}.path` at a local copy"
-                ) from None
-        return resolve_weights(spec, self.card)
+    def resolve_sub_weights(
+        self, spec: WeightsSpec | None, default_location: str | None, key: str, checkpoint: Path
+    ) -> ResolvedWeights:
+        """A companion checkpoint (config, tokenizer): the card's `parameters.<key>`, else the one the main
+        checkpoint's config names: a local folder, a copy beside the checkpoint (`sub_model_folders`),
+        or the hub, fetching only config and tokenizer files."""
+        card_key = f"parameters.{key}"
+        if spec is not None:
+            return resolve_weights(spec, self.card, CONFIG_AND_TOKENIZER_FILES, card_key)
+        if not default_location:
+            raise InputError(f"name the {key} checkpoint in the card", path=self.card.path, key=card_key)
+        for folder in [Path(default_location).expanduser(), *sub_model_folders(checkpoint, key, default_location)]:
+            if (folder / "config.json").is_file():
+                return resolve_weights(WeightsSpec(path=str(folder)), self.card, key=card_key)
+        try:
+            return resolve_weights(
+                WeightsSpec(hub_id=default_location), self.card, CONFIG_AND_TOKENIZER_FILES, card_key
+            )
+        except SourceUnavailableError as error:
+            raise SourceUnavailableError(
+                f"set `{card_key}.path` in {self.card.path or 'the card'} to a local copy of {default_location} "
+                f"(its config and tokenizer files), or put one in {checkpoint / key}: the checkpoint's config "
+                f"names the {key} checkpoint {default_location!r}, which is not on this machine ({error})"
+            ) from None
 
     def encode_queries(
         self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
@@ -192,7 +209,7 @@ class LearnedSparseEncoder(Encoder):
         torch = self._torch
         blocks: list[sp.csr_matrix] = []
         order: list[np.ndarray] = []
-        with torch.inference_mode():
+        with torch.inference_mode(), self.precision.context():
             for rows in length_sorted_batches([len(t) for t in texts], self.settings.batch_size):
                 inputs = self.tokenizer(
                     [texts[i] for i in rows], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
@@ -221,6 +238,6 @@ class LearnedSparseEncoder(Encoder):
             "query_pruning": self._query_pruning.label,
             "document_pruning": self._document_pruning.label,
             "device": self._device,
-            "dtype": str(self._dtype).replace("torch.", ""),
+            **self.precision.describe(),
             "batch_size": self.settings.batch_size,
         }

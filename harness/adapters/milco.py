@@ -9,10 +9,12 @@ state dict in `pytorch_model.bin`:
 - `echo.*`, `scale`  the LexEcho head, Linear(m_hidden -> 1) and a scalar, when `config.echo` is true;
 - `en_lsr.*`    the English teacher of alignment-stage checkpoints, ignored.
 
-The encoder's and the head's configurations and tokenizers come from the two checkpoints the
-config names (`multilingual_encoder_checkpoint`, `lsr_encoder_checkpoint`), or from the card's
-`encoder` / `english` entries; the sub-models are built from those configs, never downloaded
-whole, and the state dict is checked key by key and shape by shape before loading.
+The encoder's and the head's configurations and tokenizers come from the card's `encoder` /
+`english` entries, else from the two checkpoints the config names (`multilingual_encoder_checkpoint`,
+`lsr_encoder_checkpoint`): found beside the checkpoint when copied there (`<path>/encoder/` and
+`<path>/english/`, or folders named after the hub ids' last part, see `sub_model_folders`), else
+from the hub, config and tokenizer files only. The sub-models are built from those configs, and
+the state dict is checked key by key and shape by shape before loading.
 
 Output: one vector over the English vocabulary (pivot view, columns 0..en_vocab-1) followed by the
 source vocabulary (echo view, columns offset by en_vocab, 30,522 for the published model).
@@ -70,8 +72,8 @@ class MilcoEncoder(LearnedSparseEncoder):
 
         config = self._read_config(folder)
         named = config.get("multilingual_encoder_checkpoint"), config.get("lsr_encoder_checkpoint")
-        encoder = self.resolve_sub_weights(self.params.encoder, named[0], "encoder")
-        english = self.resolve_sub_weights(self.params.english, named[1], "english")
+        encoder = self.resolve_sub_weights(self.params.encoder, named[0], "encoder", folder)
+        english = self.resolve_sub_weights(self.params.english, named[1], "english", folder)
         self.sub_weights = {"encoder": encoder.to_dict(), "english": english.to_dict()}
         try:
             encoder_config = AutoConfig.from_pretrained(encoder.path)

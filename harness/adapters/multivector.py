@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.adapters.common import resolve_device
+from harness.adapters.common import resolve_device, torch_precision
 from harness.adapters.weights import ResolvedWeights
 from harness.adapters.xmod import XmodRouter, XmodRoutingParameters, is_xmod
 from harness.cards import ModelCard
@@ -51,6 +51,7 @@ class TokenVectorEncoder(Encoder):
 
         self._torch = torch
         self._device = resolve_device(settings.device)
+        self.precision = torch_precision(settings, card, self._device)
         self.router: XmodRouter | None = None
 
     @property
@@ -83,7 +84,7 @@ class TokenVectorEncoder(Encoder):
         if self.router is not None:
             self.router.adapter_code(language)  # refuse an unknown language before any work
         per_text: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(tokenized)
-        with torch.inference_mode():
+        with torch.inference_mode(), self.precision.context():
             for rows in length_sorted_batches([len(ids) for ids, _ in tokenized], self.settings.batch_size):
                 ids, attention = self._pad([tokenized[i] for i in rows])
                 vectors = self._token_vectors(ids, attention, language)
@@ -122,6 +123,6 @@ class TokenVectorEncoder(Encoder):
             "dim": self.dim,
             "language_routing": self.router.describe() if self.router else None,
             "device": self._device,
-            "dtype": str(next(self.model.parameters()).dtype).replace("torch.", ""),
+            **self.precision.describe(),
             "batch_size": self.settings.batch_size,
         }

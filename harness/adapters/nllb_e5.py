@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from harness.adapters.common import card_parameters, resolve_device, torch_dtype
+from harness.adapters.common import card_parameters, resolve_device, torch_precision
 from harness.adapters.weights import ResolvedWeights, WeightsSpec, resolve_weights
 from harness.cards import ModelCard
 from harness.encode import DenseRepresentation, Encoder, EncodeSettings, ProgressCallback, length_sorted_batches
@@ -52,7 +52,8 @@ class NllbE5Encoder(Encoder):
         self.nllb_weights = resolve_weights(self.params.nllb or base_weights(self.config.nllb, self.weights.path), card)
         self.e5_weights = resolve_weights(self.params.e5 or base_weights(self.config.e5, self.weights.path), card)
         self._device = resolve_device(settings.device)
-        dtype = torch_dtype(settings.dtype, self._device)
+        self.precision = torch_precision(settings, card, self._device)
+        dtype = self.precision.weights
         nllb_encoder, nllb_tokenizer, e5, e5_tokenizer = load_base_models(
             self.nllb_weights.path, self.e5_weights.path, dtype
         )
@@ -91,7 +92,7 @@ class NllbE5Encoder(Encoder):
     ) -> DenseRepresentation:
         code = require_flores_code(language, self.params.language_codes, where=f" (card {self.card.name})")
         output = np.empty((len(texts), self.model.config.projection.output_dim), dtype=np.float32)
-        with self._torch.inference_mode():
+        with self._torch.inference_mode(), self.precision.context():
             for rows in length_sorted_batches([len(text) for text in texts], self.settings.batch_size):
                 batch = [texts[i] for i in rows]
                 inputs = self.model.tokenize(batch, [code] * len(batch), max_tokens).to(self._device)
@@ -111,7 +112,7 @@ class NllbE5Encoder(Encoder):
             "prefixes": {"query": self.config.query_prefix, "passage": self.config.document_prefix},
             "training": self.config.training,
             "device": self._device,
-            "dtype": str(next(self.model.projection.parameters()).dtype).replace("torch.", ""),
+            **self.precision.describe(),
             "batch_size": self.settings.batch_size,
         }
 

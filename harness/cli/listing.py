@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -12,11 +13,13 @@ from rich.table import Table
 from harness.cards import card_paths, load_card_file
 from harness.cli.common import console, reported_errors
 from harness.data.sources import make_source
-from harness.suite import DatasetSpec, Suite, load_suite_file, suite_paths
+from harness.suite import DatasetSpec, Suite, load_suite, load_suite_file, suite_paths
 
 app = typer.Typer(help="List the suites and model cards harness knows about.", no_args_is_help=True)
 
 SuitesDir = Annotated[list[Path] | None, typer.Option("--suites-dir", help="Extra folder of suite YAML files.")]
+_SHOWN_LANGUAGES = 8
+
 CardsDir = Annotated[list[Path] | None, typer.Option("--cards-dir", help="Extra folder of model cards.")]
 
 
@@ -33,41 +36,91 @@ def cached_languages(suite: Suite, dataset: DatasetSpec) -> str:
     return ", ".join(cached) if cached else "none"
 
 
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A rich table on a terminal; plain space-aligned columns otherwise, one line per row, so a pipe,
+    a log or `grep` never sees a name broken across lines."""
+    if console.is_terminal:
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*(escape(cell) for cell in row))
+        console.print(table)
+        return
+    widths = [max(len(column), *(len(row[i]) for row in rows)) for i, column in enumerate(columns)]
+    for row in [columns, *rows]:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _languages(suite: Suite) -> str:
+    labels = list(dict.fromkeys(pair.label for dataset in suite.spec.datasets for pair in dataset.pairs()))
+    shown = ", ".join(labels[:_SHOWN_LANGUAGES]) + (", …" if len(labels) > _SHOWN_LANGUAGES else "")
+    return f"{len(labels)}: {shown}"
+
+
+def _size(suite: Suite) -> str:
+    """One dataset's own size text, else the range of the stated document counts (datasets may share a corpus)."""
+    if len(suite.spec.datasets) == 1:
+        return suite.spec.datasets[0].size
+    counts = [d.documents for d in suite.spec.datasets if d.documents is not None]
+    if not counts:
+        return ""
+    return f"{min(counts):,} to {max(counts):,} documents per dataset"
+
+
+def _suite_row(suite: Suite) -> list[str]:
+    datasets = suite.spec.datasets
+    on_request = sum(not d.default for d in datasets)
+    splits = dict.fromkeys([suite.spec.split, *(d.split for d in datasets if d.split)])
+    metrics = dict.fromkeys(m for d in datasets for m in (d.metrics or suite.spec.metrics))
+    return [
+        suite.name,
+        f"{len(datasets)}" + (f" ({on_request} on request)" if on_request else ""),
+        _languages(suite),
+        ", ".join(splits),
+        ", ".join(metrics),
+        _size(suite),
+    ]
+
+
 @app.command("suites")
 def list_suites(
+    name: Annotated[str | None, typer.Argument(help="A suite: list its datasets one row each.")] = None,
     suites_dir: SuitesDir = None,
-    cache: Annotated[bool, typer.Option(help="Check which datasets are already on this machine.")] = True,
+    cache: Annotated[bool, typer.Option(help="With NAME: check which datasets are already on this machine.")] = True,
 ) -> None:
-    """Suites: their datasets, languages, sizes, official metrics, and what is cached locally."""
+    """Suites, one row each (datasets, languages, split, metrics, size); `harness list suites NAME` lists
+    that suite's datasets with their languages, sizes, metrics and what is cached locally."""
     with reported_errors():
-        table = Table(title="Suites", show_lines=True)
-        for column in ("suite", "dataset", "languages", "split", "metrics", "size", "cached"):
-            table.add_column(column, overflow="fold")
-        for name, path in suite_paths(suites_dir or []).items():
-            suite = load_suite_file(path)
-            for dataset in suite.spec.datasets:
-                metrics = dataset.metrics or suite.spec.metrics
-                cells = (
-                    name,
+        if name is None:
+            suites = [load_suite_file(path) for path in suite_paths(suites_dir or []).values()]
+            columns = ("suite", "datasets", "languages", "split", "metrics", "size")
+            print_table(
+                "Suites (`harness list suites NAME` for a suite's datasets)", columns, [_suite_row(s) for s in suites]
+            )
+            return
+        suite = load_suite(name, suites_dir or [])
+        rows = []
+        for dataset in suite.spec.datasets:
+            rows.append(
+                [
                     dataset.name + ("" if dataset.default else " (on request)"),
                     ", ".join(pair.label for pair in dataset.pairs()),
                     dataset.split or suite.spec.split,
-                    ", ".join(metrics),
+                    ", ".join(dataset.metrics or suite.spec.metrics),
                     dataset.size,
                     cached_languages(suite, dataset) if cache else "–",
-                )
-                table.add_row(*(escape(cell) for cell in cells))
-        console.print(table)
+                ]
+            )
+        print_table(f"Suite {suite.name}", ("dataset", "languages", "split", "metrics", "size", "cached"), rows)
 
 
 @app.command("models")
 def list_models(cards_dir: CardsDir = None) -> None:
     """Model cards: name, adapter and what the card says about the model."""
     with reported_errors():
-        table = Table(title="Model cards", show_lines=False)
-        for column in ("card", "adapter", "description"):
-            table.add_column(column, overflow="fold")
+        rows = []
         for name, path in card_paths(cards_dir or []).items():
             card = load_card_file(path)
-            table.add_row(escape(name), escape(card.adapter), escape(card.description))
-        console.print(table)
+            rows.append([name, card.adapter, card.description])
+        print_table("Model cards", ("card", "adapter", "description"), rows)

@@ -34,10 +34,15 @@ def report_command(
         typer.Option("--format", help="Only these formats (repeatable). Default: html, md and tex."),
     ] = None,
     title: Annotated[str | None, typer.Option(help="Title of the page and tables.")] = None,
+    suites_dir: Annotated[
+        list[Path] | None,
+        typer.Option("--suites-dir", help="Extra folder of suite YAML files (for the averages a suite declares)."),
+    ] = None,
 ) -> None:
     """Render the leaderboard from `results/`: one self-contained HTML page, Markdown and LaTeX.
 
-    Per suite: models x languages on the suite's metric with averages, ranks and the published
+    Per suite: models x languages on the suite's metric with averages (and the averages the suite's
+    YAML declares, such as BEIR's with CQADupStack counted once), ranks and the published
     value where a card records one; cost (index size, throughput, latency, QPS, energy, emissions,
     hardware); charts of effectiveness against latency, index size and emissions with the Pareto
     front; cross-lingual matrices; sparsity-sweep curves; the provenance of every result.
@@ -51,5 +56,5 @@ def report_command(
         if not results:
             raise InputError("no results to report; run `harness run` first", path=results_dir)
         chosen = [f.value for f in formats] if formats else ["html", "md", "tex"]
-        for path in render_reports(results, out, chosen, title):
+        for path in render_reports(results, out, chosen, title, suites_dir or []):
             console.print(f"wrote [bold]{escape(str(path))}[/]")

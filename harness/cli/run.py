@@ -45,6 +45,26 @@ class Dtype(str, Enum):
     bfloat16 = "bfloat16"
 
 
+class Precision(str, Enum):
+    cast = "cast"
+    autocast = "autocast"
+
+
+DTYPE_HELP = (
+    "Compute dtype. float16 applies on GPU only (on CPU it runs as float32); bfloat16 applies on CPU and GPU. "
+    "How is --precision's choice."
+)
+PrecisionOption = Annotated[
+    Precision | None,
+    typer.Option(
+        help="With --dtype float16/bfloat16: `cast` converts the weights (everything runs in that dtype); "
+        "`autocast` keeps float32 weights and runs matmuls in it under torch.autocast (as MILCO's authors "
+        "encode). The two give different vectors; results record which ran. Default: the card's `precision`, "
+        "else cast."
+    ),
+]
+
+
 class RichProgress:
     """One bar per stage, removed when the stage ends, so long runs stay readable."""
 
@@ -80,6 +100,15 @@ CorpusSampleOption = Annotated[
         min=1,
         help="Quick run: at most N documents, keeping every document judged for the kept queries plus a "
         "seeded random sample of the rest. Results are marked sampled.",
+    ),
+]
+MetricsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--metrics",
+        help="Evaluate these metrics instead of the suite's, comma-separated, e.g. `map,P@30,ndcg@10` "
+        "(trec_eval spellings such as `P_30` or `ndcg_cut_10` work too; `answer-recall@k` where a dataset has "
+        "answer strings). The suite's primary metric stays primary when listed, else the first one given is.",
     ),
 ]
 SeedOption = Annotated[int, typer.Option(help="Seed of --max-queries and --corpus-sample.")]
@@ -266,6 +295,7 @@ def run_command(
         ),
     ] = None,
     local: LocalOption = None,
+    metrics: MetricsOption = None,
     max_queries: MaxQueriesOption = None,
     corpus_sample: CorpusSampleOption = None,
     seed: SeedOption = 0,
@@ -291,9 +321,8 @@ def run_command(
         int, typer.Option(min=1, help="Texts per encoding batch (batches are sorted by length).")
     ] = 32,
     device: Annotated[str, typer.Option(help="`auto` (CUDA when present), `cpu`, `cuda`, `cuda:1`, ...")] = "auto",
-    dtype: Annotated[
-        Dtype, typer.Option(help="Model weights dtype (half precision applies on GPU only).")
-    ] = Dtype.float32,
+    dtype: Annotated[Dtype, typer.Option(help=DTYPE_HELP)] = Dtype.float32,
+    precision: PrecisionOption = None,
     max_query_length: Annotated[
         int | None, typer.Option(min=1, help="Override the card's query max length (tokens).")
     ] = None,
@@ -349,6 +378,7 @@ def run_command(
     * `harness run --suite demo --languages zh,hi --device cuda --dtype float16`
     * `harness run --suite miracl --languages sw --local miracl=/data/miracl-sw --max-queries 100`
     * `harness run --suite limit --datasets limit-small --local limit-small=../shared/data/limit-small`
+    * `harness run --data ../shared/data/beir-scifact --language en -m bm25 --metrics map,P@30,ndcg@10`
 
     Each (model, dataset, language) gets a result JSON under `--results-dir` with metrics,
     per-query scores, timings, index size, memory, energy and provenance, plus its TREC run. Its
@@ -378,10 +408,13 @@ def run_command(
             local=parse_local(local, chosen, selected),
             sampling=Sampling(max_queries, corpus_sample, seed),
             maxp=maxp,
+            metrics=comma_list(metrics),
         )
         cards, defaults = _load_cards(model, chosen, cards_dir or [])
         index_spec = _index_override(index, cards)
-        encode = EncodeSettings(batch_size, device, dtype.value, max_query_length, max_document_length)
+        encode = EncodeSettings(
+            batch_size, device, dtype.value, max_query_length, max_document_length, precision and precision.value
+        )
         power = EnergySettings(enabled=energy, country_iso_code=grid)
         settings = RunSettings(
             results_dir=results_dir,
@@ -420,5 +453,5 @@ def run_command(
             )
         console.print(_summary(written))
         if report and written:
-            for path in render_reports(load_results(results_dir), report_dir):
+            for path in render_reports(load_results(results_dir), report_dir, suites_dirs=suites_dir or []):
                 console.print(f"wrote [bold]{escape(str(path))}[/]")

@@ -14,12 +14,15 @@ from harness.cards import load_card
 from harness.cli.checks import check_run_options
 from harness.cli.common import announce_results, comma_list, console, error_console, kept_results, reported_errors
 from harness.cli.run import (
+    DTYPE_HELP,
     CacheDirOption,
     CorpusSampleOption,
     Dtype,
     LocalOption,
     MaxQueriesOption,
+    MetricsOption,
     NoCacheOption,
+    PrecisionOption,
     RichProgress,
     SeedOption,
     ShardSizeOption,
@@ -100,6 +103,7 @@ def sweep_command(
     languages: Annotated[str | None, typer.Option("--languages", help="Only these suite languages.")] = None,
     datasets: Annotated[str | None, typer.Option("--datasets", help="Only these suite datasets.")] = None,
     local: LocalOption = None,
+    metrics: MetricsOption = None,
     max_queries: MaxQueriesOption = None,
     corpus_sample: CorpusSampleOption = None,
     seed: SeedOption = 0,
@@ -117,7 +121,8 @@ def sweep_command(
     k: Annotated[int | None, typer.Option("--k", min=1, help="Documents retrieved per query.")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per encoding batch.")] = 32,
     device: Annotated[str, typer.Option(help="Encoding device: `auto`, `cpu`, `cuda`, ...")] = "auto",
-    dtype: Annotated[Dtype, typer.Option(help="Model weights dtype.")] = Dtype.float32,
+    dtype: Annotated[Dtype, typer.Option(help=DTYPE_HELP)] = Dtype.float32,
+    precision: PrecisionOption = None,
     max_query_length: Annotated[int | None, typer.Option(min=1, help="Query max length (tokens).")] = None,
     max_document_length: Annotated[int | None, typer.Option(min=1, help="Document max length (tokens).")] = None,
     energy: Annotated[bool, typer.Option(help="Measure each point's energy with CodeCarbon.")] = True,
@@ -158,12 +163,15 @@ def sweep_command(
             local=parse_local(local, chosen, selected),
             sampling=Sampling(max_queries, corpus_sample, seed),
             maxp=False,  # sweep points score whole documents
+            metrics=comma_list(metrics),
         )
         card = load_card(model, cards_dir or [])
         kind = _index_override(index, [card])
         if kind and list(kind) == ["kind"] and card.index.get("kind") == kind["kind"]:
             kind = card.index
-        encode = EncodeSettings(batch_size, device, dtype.value, max_query_length, max_document_length)
+        encode = EncodeSettings(
+            batch_size, device, dtype.value, max_query_length, max_document_length, precision and precision.value
+        )
         power = EnergySettings(enabled=energy, country_iso_code=grid)
         settings = RunSettings(
             results_dir=results_dir,

@@ -24,7 +24,8 @@ _RUN_ONLY_DETAILS = frozenset({"device", "batch_size", "language_routing"})
 
 @dataclass(frozen=True)
 class EncodeSettings:
-    """Runtime knobs that do not change what a model computes, only where and how fast.
+    """Runtime knobs: where and how fast a model runs, and the ones that change its outputs (dtype,
+    precision mode, max lengths), which the run key therefore includes.
 
     Max lengths here override the card's; `None` keeps the card's value.
     """
@@ -34,6 +35,8 @@ class EncodeSettings:
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"
     max_query_length: int | None = None
     max_document_length: int | None = None
+    # Below float32: `cast` the weights to `dtype`, or keep them float32 under `autocast`; None = the card's.
+    precision: Literal["cast", "autocast"] | None = None
 
 
 class Encoder(ABC):

@@ -12,17 +12,15 @@ recall@k over qrels; results label it `answer-recall@k` with this module's proto
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import regex
 
+from harness.evaluate.metrics import parse_metric
 from harness.evaluate.protocol import RunScores, trec_eval_ranking
 
-ANSWER_RECALL = "answer-recall"
-_NAME = re.compile(r"^(?:answer[-_]recall|qa[-_]recall)@([0-9]+)$")
 _TOKEN = regex.compile(r"[\p{L}\p{N}\p{M}]+|[^\p{Z}\p{C}]", flags=regex.UNICODE)
 
 ANSWER_PROTOCOL = {
@@ -33,22 +31,6 @@ ANSWER_PROTOCOL = {
     "per_query": "1 when any of the top k passages (trec_eval order) contains any answer string, else 0",
     "mean": "over every query with answers; a query without results scores 0",
 }
-
-
-def is_answer_metric(name: str) -> bool:
-    return _NAME.match(name.strip().lower()) is not None
-
-
-def canonical_answer_metric(name: str) -> str:
-    """`answer_recall@100` / `qa-recall@100` -> `answer-recall@100`."""
-    found = _NAME.match(name.strip().lower())
-    if found is None or int(found.group(1)) < 1:
-        raise ValueError(f"not an answer-recall metric: {name!r} (expected answer-recall@k with k >= 1)")
-    return f"{ANSWER_RECALL}@{int(found.group(1))}"
-
-
-def answer_cutoff(name: str) -> int:
-    return int(canonical_answer_metric(name).split("@")[1])
 
 
 def tokens(text: str) -> tuple[str, ...]:
@@ -79,10 +61,13 @@ def answer_recall(
     metrics: Sequence[str],
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Means and per-query values of each `answer-recall@k` in `metrics` over every answered query."""
-    cutoffs = {name: answer_cutoff(name) for name in metrics}
+    specs = [parse_metric(name) for name in metrics]
+    if not all(spec.is_answer_metric for spec in specs):
+        raise ValueError(f"not answer-recall metrics: {', '.join(metrics)}")
+    cutoffs = {spec.name: spec.cutoff or 0 for spec in specs}
     deepest = max(cutoffs.values(), default=0)
     passage_tokens = lru_cache(maxsize=200_000)(lambda doc_id: tokens(passages[doc_id]))
-    per_query: dict[str, dict[str, float]] = {canonical_answer_metric(name): {} for name in metrics}
+    per_query: dict[str, dict[str, float]] = {name: {} for name in cutoffs}
     for query_id, strings in answers.items():
         needles = [tokens(answer) for answer in strings]
         ranking = trec_eval_ranking(run.get(query_id, {}), query_id)[:deepest]
@@ -95,6 +80,6 @@ def answer_recall(
             None,
         )
         for name, cutoff in cutoffs.items():
-            per_query[canonical_answer_metric(name)][query_id] = 1.0 if first_hit and first_hit <= cutoff else 0.0
+            per_query[name][query_id] = 1.0 if first_hit and first_hit <= cutoff else 0.0
     means = {name: (sum(values.values()) / len(values) if values else 0.0) for name, values in per_query.items()}
     return means, per_query

@@ -1,7 +1,10 @@
 """Metric names: every user spelling maps to one canonical name, so results from any run line up.
 
 Only metrics whose values reproduce trec_eval exactly are offered; the trec_eval measure each one
-equals is named in `SUPPORTED_METRICS` and checked against trec_eval's own test outputs.
+equals is named in `SUPPORTED_METRICS` and checked against trec_eval's own test outputs. The one
+exception is `answer-recall@k` (MKQA's official metric), judged from answer strings rather than
+qrels (`harness.evaluate.answers`). This is the one registry every command reads: run, gate,
+compare, export and reference matching.
 """
 
 from __future__ import annotations
@@ -9,10 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-FAMILIES = ("ndcg", "map", "mrr", "recall", "precision", "success", "r-precision", "bpref")
+TREC_EVAL_FAMILIES = ("ndcg", "map", "mrr", "recall", "precision", "success", "r-precision", "bpref")
+"""Families computed from qrels under the trec_eval protocol."""
+
+ANSWER_RECALL = "answer-recall"
+FAMILIES = (*TREC_EVAL_FAMILIES, ANSWER_RECALL)
 """Canonical metric families; `family@k` adds a rank cutoff where the family takes one."""
 
-_CUTOFF_REQUIRED = frozenset({"success"})
+_CUTOFF_REQUIRED = frozenset({"success", ANSWER_RECALL})
 _CUTOFF_FORBIDDEN = frozenset({"r-precision", "bpref"})
 
 _ALIASES = {
@@ -34,6 +41,10 @@ _ALIASES = {
     "r-prec": "r-precision",
     "rprec": "r-precision",
     "bpref": "bpref",
+    "answer-recall": ANSWER_RECALL,
+    "answer_recall": ANSWER_RECALL,
+    "qa-recall": ANSWER_RECALL,
+    "qa_recall": ANSWER_RECALL,
 }
 
 # trec_eval's own per-cutoff measure names, as printed in its output: P_10, ndcg_cut_10, ...
@@ -54,7 +65,9 @@ Supported metrics (case-insensitive; k is a positive rank cutoff) and the trec_e
   precision@k, precision  precision                = P.k, set_P             also P@k, P_k
   success@k               a relevant in the top k  = success.k              also hit_rate@k, success_k
   r-precision             precision at rank R      = Rprec                  also Rprec, R-Prec
-  bpref                   binary preference        = bpref"""
+  bpref                   binary preference        = bpref
+  answer-recall@k         a top-k passage contains an answer string (MKQA; no qrels, no trec_eval measure)
+                                                                            also answer_recall@k, qa-recall@k"""
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,11 @@ class MetricSpec:
     @property
     def name(self) -> str:
         return self.family if self.cutoff is None else f"{self.family}@{self.cutoff}"
+
+    @property
+    def is_answer_metric(self) -> bool:
+        """Judged from answer strings (`harness.evaluate.answers`), not from qrels."""
+        return self.family == ANSWER_RECALL
 
 
 def _unknown(name: str, reason: str) -> ValueError:
@@ -97,5 +115,11 @@ def parse_metric(name: str) -> MetricSpec:
 
 
 def canonical_metric(name: str) -> str:
-    """The canonical name for a user spelling: "nDCG@10" -> "ndcg@10", "R@100" -> "recall@100"."""
+    """The canonical name for a user spelling: "nDCG@10" -> "ndcg@10", "R@100" -> "recall@100",
+    "qa_recall@20" -> "answer-recall@20"."""
     return parse_metric(name).name
+
+
+def is_answer_metric(name: str) -> bool:
+    """Whether a (valid) metric name is scored from answer strings; ValueError for an unknown one."""
+    return parse_metric(name).is_answer_metric

@@ -178,6 +178,8 @@ def evaluate(
     specs = list(dict.fromkeys(parse_metric(name) for name in names))
     if not specs:
         raise ValueError("no metrics requested")
+    if any(spec.is_answer_metric for spec in specs):
+        raise ValueError("answer-recall is judged from answer strings, not qrels: score it with evaluate_task")
     if relevance_level < 1:
         raise ValueError(f"relevance_level must be at least 1 (0 means judged non-relevant), not {relevance_level}")
     if not qrels:

@@ -7,7 +7,8 @@ from typing import Any
 
 from harness.data import RetrievalTask
 from harness.errors import InputError
-from harness.evaluate.answers import ANSWER_PROTOCOL, answer_recall, is_answer_metric
+from harness.evaluate.answers import ANSWER_PROTOCOL, answer_recall
+from harness.evaluate.metrics import is_answer_metric
 from harness.evaluate.protocol import PROTOCOL, Evaluation, RunScores, evaluate
 
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
 
+from harness.averages import SuiteAverage, suite_averages
 from harness.record import ResultRecord
 from harness.report.references import Reference, average_reference, find_reference
 from harness.results import Sweep, hardware_label, sweep_of
+from harness.suite import Suite
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,11 @@ class SuiteBoard:
     reproductions: list[Reproduction] = field(default_factory=list)
     matrices: list[LanguageMatrix] = field(default_factory=list)
     sweeps: list[SweepGroup] = field(default_factory=list)
+    averages: list[SuiteAverage] = field(default_factory=list)  # those the suite's YAML declares
+
+    @property
+    def averages_missing_members(self) -> bool:
+        return any(average.missing for average in self.averages)
 
     @property
     def best(self) -> dict[Column, float]:
@@ -202,14 +209,15 @@ def latest(results: Sequence[ResultRecord]) -> list[ResultRecord]:
     return list(newest.values())
 
 
-def build_boards(results: Sequence[ResultRecord]) -> list[SuiteBoard]:
+def build_boards(results: Sequence[ResultRecord], suites: Mapping[str, Suite] | None = None) -> list[SuiteBoard]:
+    """One board per suite; `suites` (by name) adds the averages each declares."""
     by_suite: dict[str, list[ResultRecord]] = defaultdict(list)
     for record in latest(results):
         by_suite[record.suite].append(record)
-    return [_board(suite, by_suite[suite]) for suite in sorted(by_suite)]
+    return [_board(suite, by_suite[suite], (suites or {}).get(suite)) for suite in sorted(by_suite)]
 
 
-def _board(suite: str, records: list[ResultRecord]) -> SuiteBoard:
+def _board(suite: str, records: list[ResultRecord], spec: Suite | None = None) -> SuiteBoard:
     ranked_records = [r for r in records if sweep_of(r) is None]
     sweep_records = [r for r in records if sweep_of(r) is not None]
     metric = _main_metric(ranked_records or sweep_records)
@@ -223,7 +231,8 @@ def _board(suite: str, records: list[ResultRecord]) -> SuiteBoard:
     by_model: dict[str, list[ResultRecord]] = defaultdict(list)
     for record in ranked_records:
         by_model[record.display_name].append(record)
-    rows = [_row(model, by_model[model], columns, metric, column_of) for model in sorted(by_model)]
+    groups = {d.name: d.group for d in spec.spec.datasets if d.group} if spec else {}
+    rows = [_row(model, by_model[model], columns, metric, column_of, groups) for model in sorted(by_model)]
     rows.sort(key=lambda r: (r.average is None, -(r.average or 0.0), r.model))
     for position, row in enumerate(rows, start=1):
         row.rank = position
@@ -242,6 +251,7 @@ def _board(suite: str, records: list[ResultRecord]) -> SuiteBoard:
         reproductions=reproductions,
         matrices=_matrices(ranked_records, metric),
         sweeps=_sweeps(sweep_records, metric, column_of),
+        averages=suite_averages(spec, ranked_records, metric) if spec and ranked_records else [],
     )
 
 
@@ -255,7 +265,22 @@ def _main_metric(records: Sequence[ResultRecord]) -> str:
 ColumnOf = Callable[[ResultRecord], Column]
 
 
-def _row(model: str, records: list[ResultRecord], columns: list[Column], metric: str, column_of: ColumnOf) -> ModelRow:
+def _grouped_mean(values: Mapping[Column, float], groups: Mapping[str, str]) -> float:
+    """The mean over columns, the datasets of one group (BEIR's CQADupStack forums) first averaged into one."""
+    members: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for column, value in values.items():
+        members[(groups.get(column.dataset, column.dataset), column.language)].append(value)
+    return fmean(fmean(group) for group in members.values())
+
+
+def _row(
+    model: str,
+    records: list[ResultRecord],
+    columns: list[Column],
+    metric: str,
+    column_of: ColumnOf,
+    groups: Mapping[str, str],
+) -> ModelRow:
     cells = {
         column_of(record): Cell(
             value=record.metrics.get(metric),
@@ -280,7 +305,8 @@ def _row(model: str, records: list[ResultRecord], columns: list[Column], metric:
         emissions_kg=_sum([e.emissions_kg for e in energies]),
         hardware=" / ".join(sorted({hardware_label(r) for r in records})),
     )
-    average = _mean([cells[c].value for c in columns]) if complete else None
+    values = {c: value for c in columns if c in cells and (value := cells[c].value) is not None}
+    average = _grouped_mean(values, groups) if complete and columns else None
     return ModelRow(
         model=model,
         family=records[0].model.family,

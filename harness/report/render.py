@@ -28,6 +28,7 @@ from harness.report.compare import TESTS, Comparison
 from harness.report.figures import Figure, suite_figures, sweep_figures
 from harness.report.leaderboard import SuiteBoard, build_boards, latest, result_id
 from harness.results import atomic_write_text, hardware_label, sweep_of
+from harness.suite import find_suites
 
 FORMATS = {"html": "index.html", "md": "leaderboard.md", "tex": "leaderboard.tex"}
 
@@ -73,11 +74,15 @@ def sortable(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
+_MARKDOWN_ESCAPES = str.maketrans(
+    {"\\": "\\\\", "|": "\\|", "\n": " ", "\r": " ", "<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]"}
+)
+
+
 def markdown_cell(text: object) -> str:
-    """Keep data from breaking a Markdown table: escape pipes, flatten newlines, neutralise HTML."""
-    return (
-        str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
-    )
+    """Keep data from becoming Markdown structure: escape pipes, flatten newlines, neutralise HTML
+    and autolinks (`<...>`), and links, images and link definitions (`[x](javascript:...)`, `![x](...)`)."""
+    return str(text).translate(_MARKDOWN_ESCAPES)
 
 
 _LATEX_SPECIALS = {
@@ -184,11 +189,17 @@ def _sections(boards: Sequence[SuiteBoard], records: Sequence[ResultRecord]) -> 
 
 
 def render_reports(
-    results: list[ResultRecord], out_dir: Path, formats: Iterable[str] = tuple(FORMATS), title: str | None = None
+    results: list[ResultRecord],
+    out_dir: Path,
+    formats: Iterable[str] = tuple(FORMATS),
+    title: str | None = None,
+    suites_dirs: Sequence[Path] = (),
 ) -> list[Path]:
-    """Write the leaderboard in each of `formats` (html, md, tex) into `out_dir`; returns the paths."""
+    """Write the leaderboard in each of `formats` (html, md, tex) into `out_dir`; returns the paths.
+
+    Each suite's YAML (bundled or in `suites_dirs`) is read once, for the averages it declares."""
     records = latest(results)
-    boards = build_boards(records)
+    boards = build_boards(records, find_suites({r.suite for r in records}, suites_dirs))
     context = {
         **_page_context(),
         "title": title or "Retrieval leaderboard",
