@@ -97,7 +97,7 @@ def unit_protocol(unit: Unit, passages: PassageSplit | None, num_documents: int)
         extra["maxp"] = (
             passages.describe(num_documents)
             if passages
-            else {"method": "maxp", "applied": False, "reason": "the model reads documents whole (no max length)"}
+            else {"method": "maxp", "applied": False, "reason": "the model reads documents whole or translates them"}
         )
     return extra
 
@@ -119,7 +119,7 @@ def evaluate_unit(
     """Run one model on one loaded unit and write its result; returns the result JSON's path."""
     label = f"{card.name} · {unit.dataset.name} · {task.languages.label}"
     documents = task.corpus.joined_texts()
-    passages = maxp_passages(encoder, documents) if unit.maxp else None
+    passages = maxp_passages(encoder, documents, task.languages.document) if unit.maxp else None
     texts = passages.texts if passages else documents
     with meter.measure(label) as energy, PeakMemory() as memory:
         with progress.task(f"encode documents  {label}", len(texts)) as advance, stopwatch() as t_documents:

@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from harness.adapters import adapter_class
+from harness.adapters import card_family
 from harness.cards import ModelCard, load_card
 from harness.cli.common import comma_list, console, error_console, reported_errors
 from harness.data.sampling import Sampling
@@ -136,7 +136,7 @@ def _index_override(text: str | None, cards: list[ModelCard]) -> dict[str, Any] 
     spec = parse_index_spec(text)
     family = index_class(spec["kind"]).family
     for card in cards:
-        model_family = adapter_class(card.adapter).family
+        model_family = card_family(card)
         if model_family != family:
             raise InputError(
                 f"index {spec['kind']!r} is for {family} models but {card.name!r} is {model_family}; "
