@@ -10,10 +10,11 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from statistics import fmean
 
 from harness.record import ResultRecord
-from harness.report.references import Reference, average_reference, find_reference
+from harness.report.references import Reference, ReferenceBook
 from harness.results import Sweep, hardware_label, sweep_of
 
 
@@ -167,9 +168,9 @@ class SuiteBoard:
     matrices: list[LanguageMatrix] = field(default_factory=list)
     sweeps: list[SweepGroup] = field(default_factory=list)
 
-    @property
+    @cached_property
     def best(self) -> dict[Column, float]:
-        """The best score in each column, for highlighting."""
+        """The best score in each column, for highlighting (templates ask per cell: computed once)."""
         best: dict[Column, float] = {}
         for column in self.columns:
             values = [v for row in self.rows if (v := row.scores.get(column)) is not None]
@@ -206,10 +207,11 @@ def build_boards(results: Sequence[ResultRecord]) -> list[SuiteBoard]:
     by_suite: dict[str, list[ResultRecord]] = defaultdict(list)
     for record in latest(results):
         by_suite[record.suite].append(record)
-    return [_board(suite, by_suite[suite]) for suite in sorted(by_suite)]
+    book = ReferenceBook()
+    return [_board(suite, by_suite[suite], book) for suite in sorted(by_suite)]
 
 
-def _board(suite: str, records: list[ResultRecord]) -> SuiteBoard:
+def _board(suite: str, records: list[ResultRecord], book: ReferenceBook) -> SuiteBoard:
     ranked_records = [r for r in records if sweep_of(r) is None]
     sweep_records = [r for r in records if sweep_of(r) is not None]
     metric = _main_metric(ranked_records or sweep_records)
@@ -223,7 +225,7 @@ def _board(suite: str, records: list[ResultRecord]) -> SuiteBoard:
     by_model: dict[str, list[ResultRecord]] = defaultdict(list)
     for record in ranked_records:
         by_model[record.model.name].append(record)
-    rows = [_row(model, by_model[model], columns, metric, column_of) for model in sorted(by_model)]
+    rows = [_row(model, by_model[model], columns, metric, column_of, book) for model in sorted(by_model)]
     rows.sort(key=lambda r: (r.average is None, -(r.average or 0.0), r.model))
     for position, row in enumerate(rows, start=1):
         row.rank = position
@@ -231,7 +233,7 @@ def _board(suite: str, records: list[ResultRecord]) -> SuiteBoard:
         Reproduction(record.model.name, column_of(record), name, value, reference)
         for record in sorted(ranked_records, key=lambda r: (r.model.name, r.dataset, r.language))
         for name, value in record.metrics.items()
-        if (reference := find_reference(record, name)) is not None
+        if (reference := book.find(record, name)) is not None
     ]
     return SuiteBoard(
         suite=suite,
@@ -255,13 +257,20 @@ def _main_metric(records: Sequence[ResultRecord]) -> str:
 ColumnOf = Callable[[ResultRecord], Column]
 
 
-def _row(model: str, records: list[ResultRecord], columns: list[Column], metric: str, column_of: ColumnOf) -> ModelRow:
+def _row(
+    model: str,
+    records: list[ResultRecord],
+    columns: list[Column],
+    metric: str,
+    column_of: ColumnOf,
+    book: ReferenceBook,
+) -> ModelRow:
     cells = {
         column_of(record): Cell(
             value=record.metrics.get(metric),
             sampled=record.sampled,
             result_id=result_id(record),
-            reference=find_reference(record, metric),
+            reference=book.find(record, metric),
         )
         for record in records
     }
@@ -287,7 +296,7 @@ def _row(model: str, records: list[ResultRecord], columns: list[Column], metric:
         cells=cells,
         average=average,
         cost=cost,
-        average_reference=average_reference(records, metric) if average is not None else None,
+        average_reference=book.average(records, metric) if average is not None else None,
     )
 
 
