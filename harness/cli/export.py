@@ -11,7 +11,6 @@ from rich.markup import escape
 
 from harness.cli.common import console, reported_errors
 from harness.errors import InputError
-from harness.results import export_mteb, export_trec, load
 
 
 class ExportFormat(str, Enum):
@@ -40,6 +39,8 @@ def export_command(
     * `harness export trec --out runs --suite demo -m bm25`
     """
     with reported_errors():
+        from harness.results import export_mteb, export_trec, load
+
         results = [
             stored
             for stored in load(results_dir)

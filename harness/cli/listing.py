@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cards import card_paths, load_card_file
 from harness.cli.common import console, reported_errors
-from harness.data.sources import make_source
-from harness.suite import DatasetSpec, Suite, load_suite_file, suite_paths
+
+if TYPE_CHECKING:
+    from harness.suite import DatasetSpec, Suite
 
 app = typer.Typer(help="List the suites and model cards harness knows about.", no_args_is_help=True)
 
@@ -21,6 +21,8 @@ CardsDir = Annotated[list[Path] | None, typer.Option("--cards-dir", help="Extra 
 
 
 def cached_languages(suite: Suite, dataset: DatasetSpec) -> str:
+    from harness.data.sources import make_source
+
     """Which of a dataset's language pairs are on this machine, checked without network."""
     source = make_source(dataset.source, suite.base_dir, suite.path)
     split = dataset.split or suite.spec.split
@@ -40,6 +42,8 @@ def list_suites(
 ) -> None:
     """Suites: their datasets, languages, sizes, official metrics, and what is cached locally."""
     with reported_errors():
+        from harness.suite import load_suite_file, suite_paths
+
         table = Table(title="Suites", show_lines=True)
         for column in ("suite", "dataset", "languages", "split", "metrics", "size", "cached"):
             table.add_column(column, overflow="fold")
@@ -64,6 +68,8 @@ def list_suites(
 def list_models(cards_dir: CardsDir = None) -> None:
     """Model cards: name, adapter and what the card says about the model."""
     with reported_errors():
+        from harness.cards import card_paths, load_card_file
+
         table = Table(title="Model cards", show_lines=False)
         for column in ("card", "adapter", "description"):
             table.add_column(column, overflow="fold")

@@ -11,8 +11,6 @@ from rich.markup import escape
 
 from harness.cli.common import console, reported_errors
 from harness.errors import InputError
-from harness.record import load_results
-from harness.report import render_reports
 
 
 class ReportFormat(str, Enum):
@@ -43,6 +41,9 @@ def report_command(
     The HTML page needs no network: styles, script and charts are inline.
     """
     with reported_errors():
+        from harness.record import load_results
+        from harness.report import render_reports
+
         if not results_dir.is_dir():
             raise InputError("results folder not found; run `harness run` first", path=results_dir)
         results = load_results(results_dir)

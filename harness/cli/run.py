@@ -6,34 +6,24 @@ import contextlib
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
+from rich.progress import Progress
 
-from harness.adapters import card_family
-from harness.cards import ModelCard, load_card
 from harness.cli.common import comma_list, console, error_console, reported_errors
-from harness.data.sampling import Sampling
-from harness.encode import EncodeSettings, ProgressCallback
 from harness.errors import HarnessError, InputError
-from harness.index import index_class, parse_index_spec
-from harness.languages import is_known_language
-from harness.record import EnergySettings, load_results, read_result
-from harness.record.energy import DEFAULT_COUNTRY
-from harness.report import render_reports
-from harness.runner import RunSettings, run_units
-from harness.suite import Suite, load_suite, local_suite
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from harness.cards import ModelCard
+    from harness.encode import ProgressCallback
+    from harness.suite import Suite
+
+# Commands import the pipeline when they run, not when the CLI starts, so `harness --help` is instant.
+DEFAULT_COUNTRY = "NLD"  # harness.record.energy's, which would load pydantic at start-up; a test keeps them equal
 DEMO_SUITE = "demo"
 
 
@@ -102,6 +92,9 @@ def parse_local(entries: list[str] | None, suite: Suite, datasets: list[str] | N
 
 
 def _select_suite(suite: str | None, data: Path | None, language: str | None, suites_dir: list[Path]) -> Suite:
+    from harness.languages import is_known_language
+    from harness.suite import load_suite, local_suite
+
     if suite and data:
         raise InputError("give either --suite or --data, not both", key="--data")
     if data:
@@ -123,6 +116,8 @@ def _select_suite(suite: str | None, data: Path | None, language: str | None, su
 
 def _load_cards(models: list[str] | None, suite: Suite, cards_dir: list[Path]) -> tuple[list[ModelCard], bool]:
     """Cards named with --model, else the suite's defaults (skipped with a note when unavailable)."""
+    from harness.cards import load_card
+
     if models:
         return [load_card(name, cards_dir) for name in models], False
     names = suite.spec.default_models or ["bm25"]
@@ -133,6 +128,9 @@ def _index_override(text: str | None, cards: list[ModelCard]) -> dict[str, Any] 
     """`--index kind[:key=value,...]`, checked against every model of the run before any work."""
     if text is None:
         return None
+    from harness.adapters import card_family
+    from harness.index import index_class, parse_index_spec
+
     spec = parse_index_spec(text)
     family = index_class(spec["kind"]).family
     for card in cards:
@@ -147,6 +145,10 @@ def _index_override(text: str | None, cards: list[ModelCard]) -> dict[str, Any] 
 
 
 def _summary(paths: list[Path]) -> Table:
+    from rich.table import Table
+
+    from harness.record import read_result
+
     records = [read_result(path) for path in paths]
     metrics = list(dict.fromkeys(name for record in records for name in record.metrics))
     table = Table(title="Results", show_lines=False)
@@ -294,6 +296,14 @@ def run_command(
     per-query scores, timings, index size, memory, energy and provenance, plus its TREC run.
     """
     with reported_errors():
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        from harness.data.sampling import Sampling
+        from harness.encode import EncodeSettings
+        from harness.record import EnergySettings, load_results
+        from harness.report import render_reports
+        from harness.runner import RunSettings, run_units
+
         chosen = _select_suite(suite, data, language, suites_dir or [])
         selected = comma_list(datasets)
         units = chosen.units(

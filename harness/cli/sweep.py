@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from harness.cards import load_card
 from harness.cli.common import comma_list, console, error_console, reported_errors
 from harness.cli.run import (
+    DEFAULT_COUNTRY,
     CorpusSampleOption,
     Dtype,
     LocalOption,
@@ -23,18 +21,17 @@ from harness.cli.run import (
     _select_suite,
     parse_local,
 )
-from harness.data.sampling import Sampling
-from harness.encode import EncodeSettings
-from harness.encode.pruning import Pruning, parse_pruning_list
 from harness.errors import InputError
-from harness.record import EnergySettings, read_result
-from harness.record.energy import DEFAULT_COUNTRY
-from harness.results import sweep_of
-from harness.runner import RunSettings
-from harness.sweep import SweepPlan, sweep_units
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from harness.encode.pruning import Pruning
 
 
 def _rules(specs: list[str], key: str) -> list[Pruning]:
+    from harness.encode.pruning import parse_pruning_list
+
     rules: list[Pruning] = []
     for spec in specs:
         try:
@@ -45,6 +42,11 @@ def _rules(specs: list[str], key: str) -> list[Pruning]:
 
 
 def _points_table(paths: list[Path]) -> Table:
+    from rich.table import Table
+
+    from harness.record import read_result
+    from harness.results import sweep_of
+
     records = [read_result(path) for path in paths]
     table = Table(title="Pruning sweep (single-thread search)")
     for column in ("dataset", "language", "documents", "queries", "metric", "terms/doc", "terms/query"):
@@ -133,6 +135,15 @@ def sweep_command(
     * `harness sweep -m splade-v3 --data ../shared/data/beir-scifact --prune topk:0,16,32,64,128 --index seismic`
     """
     with reported_errors():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from harness.cards import load_card
+        from harness.data.sampling import Sampling
+        from harness.encode import EncodeSettings
+        from harness.record import EnergySettings
+        from harness.runner import RunSettings
+        from harness.sweep import SweepPlan, sweep_units
+
         query_rules = _rules([query_prune], "--query-prune")
         if len(query_rules) != 1:
             raise InputError("--query-prune takes one rule, e.g. `topk:32`", key="--query-prune")
