@@ -14,6 +14,7 @@ from harness.adapters import load_encoder
 from harness.cards import load_card
 from harness.data.passages import PassageSplit, max_passage_search, maxp_passages, split_into_passages
 from harness.encode import DenseRepresentation, EncodeSettings
+from harness.errors import InputError
 from harness.index import make_index
 from tests.tiny_colbert import write_tiny_colbert
 from tests.tiny_models import write_tiny_bert
@@ -104,6 +105,13 @@ def test_colbert_xm_budget_follows_max_document_length(colbert_xm: Any, tmp_path
     write_tiny_colbert(tmp_path / "model")
     longer = encoder_from_card(tmp_path, "colbert", EncodeSettings(max_document_length=20), path="model")
     assert longer.document_budget("en").content_tokens == 17
+
+
+def test_a_document_length_without_room_for_text_is_refused(tmp_path: Path) -> None:
+    write_tiny_colbert(tmp_path / "model")
+    short = encoder_from_card(tmp_path, "colbert", EncodeSettings(max_document_length=3), path="model")
+    with pytest.raises(InputError, match=r"\[max_document_length\]: a document input of 3 tokens leaves no room"):
+        short.document_budget("en")
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from harness.encode import (
     EncodeSettings,
     ProgressCallback,
     Role,
+    content_budget,
     length_sorted_batches,
 )
 from harness.errors import InputError
@@ -102,9 +103,7 @@ class NllbE5Encoder(Encoder):
 
     def document_budget(self, language: str) -> DocumentBudget:
         """NLLB's tokenizer adds the language code and `</s>` around the text; E5's prefix is outside the budget."""
-        tokenizer = self.model.nllb_tokenizer
-        reserved = len(tokenizer("", add_special_tokens=True)["input_ids"])
-        return DocumentBudget(tokenizer, max(1, self.max_length("document") - reserved))
+        return content_budget(self.model.nllb_tokenizer, self.max_length("document"))
 
     def _encode(
         self, texts: Sequence[str], language: str, role: Role, progress: ProgressCallback | None

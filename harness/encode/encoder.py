@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from harness.encode.representations import Representation
+from harness.errors import InputError
 
 if TYPE_CHECKING:
     from harness.cards import ModelCard
@@ -40,7 +41,12 @@ def content_budget(tokenizer: Any, max_length: int, prefix: str = "", extra_toke
     """The budget of an input of `max_length` tokens that holds the tokenizer's special tokens around
     `prefix` + text, plus `extra_tokens` the encoder inserts itself (markers, an appended token)."""
     reserved = len(tokenizer(prefix, add_special_tokens=True)["input_ids"]) + extra_tokens
-    return DocumentBudget(tokenizer, max(1, int(max_length) - reserved))
+    if max_length <= reserved:
+        raise InputError(
+            f"a document input of {max_length} tokens leaves no room for text beside the {reserved} the model adds",
+            key="max_document_length",
+        )
+    return DocumentBudget(tokenizer, int(max_length) - reserved)
 
 
 @dataclass(frozen=True)
