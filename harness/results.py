@@ -203,13 +203,14 @@ def to_frame(results: Iterable[ResultRecord | StoredResult]) -> pd.DataFrame:
     and the result's cost and provenance repeated on each of its rows so any row stands alone."""
     import pandas as pd
 
-    from harness.report.references import find_reference
+    from harness.report.references import ReferenceBook
 
+    book = ReferenceBook()
     rows = []
     for record in _records(results):
         shared = _result_columns(record)
         for metric, value in record.metrics.items():
-            reference = find_reference(record, metric)
+            reference = book.find(record, metric)
             rows.append(
                 {
                     **shared,

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from harness.adapters import adapter_class, load_encoder
+from harness.adapters import adapter_class, card_family, load_encoder
 from harness.adapters.common import card_parameters
 from harness.cards import ModelCard
 from harness.data import RetrievalTask
@@ -126,7 +126,7 @@ def unit_protocol(unit: Unit, passages: PassageSplit | None, num_documents: int)
         extra["maxp"] = (
             passages.describe(num_documents)
             if passages
-            else {"method": "maxp", "applied": False, "reason": "the model reads documents whole (no max length)"}
+            else {"method": "maxp", "applied": False, "reason": "the model reads documents whole or translates them"}
         )
     return extra
 
@@ -168,7 +168,7 @@ def evaluate_unit(
     """Run one model on one loaded unit and write its result; returns the result JSON's path."""
     label = _label(card, unit)
     documents = task.corpus.joined_texts()
-    passages = maxp_passages(encoder, documents) if unit.maxp else None
+    passages = maxp_passages(encoder, documents, task.languages.document) if unit.maxp else None
     texts = passages.texts if passages else documents
     with meter.measure(label) as energy, PeakMemory() as memory:
         with progress.task(f"encode documents  {label}", len(texts)) as advance, stopwatch() as t_documents:
@@ -325,7 +325,7 @@ def plan_results(
     """Every (model, unit) of the run with its key, model by model."""
     plans = []
     for card in cards:
-        family = adapter_class(card.adapter).family
+        family = card_family(card)
         for unit in units:
             depth = settings.k or k
             key = run_key(

@@ -28,7 +28,7 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from harness.adapters import load_encoder
+from harness.adapters import card_family, load_encoder
 from harness.cards import ModelCard
 from harness.encode import SparseRepresentation
 from harness.encode.pruning import Pruning, prune
@@ -120,11 +120,11 @@ def sweep_units(
 ) -> list[Path]:
     """Run the sweep for one sparse model on every unit; returns the written result paths."""
     progress = progress or SilentProgress()
+    family = card_family(card)
+    if family != "sparse":
+        raise InputError(f"{card.name} is a {family} model; the pruning sweep needs a sparse one", key="--model")
     code_version()  # before any tokenizer threads exist: it forks git
     encoder = load_encoder(card, settings.encode)
-    if encoder.family != "sparse":
-        message = f"{card.name} is a {encoder.family} model; the pruning sweep needs a sparse one"
-        raise InputError(message, key="--model")
     group = f"{card.name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     k = settings.k or k
     written: list[Path] = []

@@ -14,6 +14,7 @@ from harness.cli import app
 from harness.net import host_reachable
 from harness.suite import suite_paths
 from tests.conftest import TINY_CORPUS, TINY_QRELS, TINY_QUERIES, write_beir
+from tests.tiny_colbert import write_tiny_colbert
 from tests.tiny_models import write_tiny_bert
 
 runner = CliRunner()
@@ -98,6 +99,21 @@ def test_maxp_splits_documents_at_the_models_length(tmp_path: Path) -> None:
     maxp = only_result(tmp_path / "r")["protocol"]["maxp"]
     assert maxp["passage_tokens"] == 4  # 6 minus [CLS] and [SEP]
     assert maxp["num_documents"] == 6 and maxp["num_passages"] > 6 and maxp["documents_split"] > 0
+
+
+def test_maxp_splits_documents_for_colbert_xm(tmp_path: Path) -> None:
+    write_tiny_colbert(tmp_path / "model")  # doc_maxlen 12
+    (tmp_path / "xm.yaml").write_text(
+        yaml.safe_dump({"name": "xm", "adapter": "colbert", "parameters": {"path": "model"}})
+    )
+    suite = toy_suite(tmp_path, maxp=True)
+    outcome = run(
+        "--suite", str(suite), "-m", str(tmp_path / "xm.yaml"), "--results-dir", str(tmp_path / "r"), "--no-report"
+    )
+    assert outcome.exit_code == 0, outcome.output
+    maxp = only_result(tmp_path / "r")["protocol"]["maxp"]
+    assert maxp["passage_tokens"] == 9  # 12 minus <s>, </s> and the document marker
+    assert maxp["num_passages"] > maxp["num_documents"] == 6
 
 
 def test_maxp_is_not_applied_to_a_model_that_reads_documents_whole(tmp_path: Path) -> None:

@@ -123,6 +123,8 @@ def test_sweep_with_seismic_pins_single_thread_search(tiny_beir: Path, tmp_path:
         (("--prune", "mass:150"), "[--prune]: invalid pruning 'mass:150'"),
         (("--prune", "mass:50", "--query-prune", "topk:1,2"), "[--query-prune]"),
         (("--prune", "mass:50", "-m", "bm25"), "bm25 is a sparse model"),
+        # Refused from the card, before the (unreachable, offline) translator would load.
+        (("--prune", "mass:50", "-m", "nllb-translate-all-minilm-l6-v2"), "is a dense model; the pruning sweep needs"),
     ],
 )
 def test_sweep_refuses_bad_input_before_writing(

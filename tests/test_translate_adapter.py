@@ -9,9 +9,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from harness.adapters import load_encoder
+from harness.adapters import card_family, load_encoder
 from harness.cards import load_card
 from harness.cli import app
+from harness.cli.run import _index_override
 from harness.errors import InputError
 from harness.translation import TranslationKey, split_sentences
 from tests.conftest import write_beir
@@ -203,3 +204,31 @@ def test_m2m100_checkpoints_use_iso_language_tokens(tmp_path: Path) -> None:
     assert "__" not in translated  # language tokens never leak into the text handed to the retriever
     with pytest.raises(InputError, match="has no language token for 'la'"):
         translator.translate(["Quis est?"], "la", "en")
+
+
+def test_a_translate_card_has_its_retrievers_family_before_any_weights_load() -> None:
+    # The bundled translator is a hub checkpoint: offline, loading it would fail, so nothing loads here.
+    assert card_family(load_card("nllb-translate-bm25")) == "sparse"
+    assert card_family(load_card("nllb-translate-all-minilm-l6-v2")) == "dense"
+
+
+def test_index_override_checks_a_translate_card_by_its_retriever() -> None:
+    assert _index_override("sparse-exact", [load_card("nllb-translate-bm25")]) == {"kind": "sparse-exact"}
+    with pytest.raises(InputError, match="'faiss-flat' is for dense models but 'nllb-translate-bm25' is sparse"):
+        _index_override("faiss-flat", [load_card("nllb-translate-bm25")])
+
+
+def test_a_translate_card_reads_documents_with_its_retrievers_budget_unless_it_translates_them(
+    tiny_nllb: Path, tmp_path: Path
+) -> None:
+    from tests.tiny_models import write_tiny_bert
+
+    write_tiny_bert(tmp_path / "bert")
+    retriever = {"name": "tiny", "adapter": "dense", "parameters": {"path": "bert", "max_document_length": 8}}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(retriever))
+    reading = load_encoder(load_card(str(write_card(tmp_path, tiny_nllb, retriever="tiny.yaml"))))
+    assert reading.document_budget("de").content_tokens == 6
+    card = write_card(tmp_path, tiny_nllb, retriever="tiny.yaml", translate_documents=True, target_language="en")
+    translating = load_encoder(load_card(str(card)))
+    assert translating.document_budget("de") is None
+    assert translating.document_budget("en").content_tokens == 6  # already in the target language

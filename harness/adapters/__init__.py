@@ -11,7 +11,7 @@ import pkgutil
 from pathlib import Path
 
 from harness.cards import ModelCard
-from harness.encode import Encoder, EncodeSettings
+from harness.encode import Encoder, EncodeSettings, Family
 from harness.errors import InputError
 
 _NOT_ADAPTERS = {"common", "learned_sparse", "multivector", "weights", "xmod"}
@@ -31,6 +31,15 @@ def adapter_class(name: str) -> type[Encoder]:
     return importlib.import_module(f"harness.adapters.{name.replace('-', '_')}").ADAPTER
 
 
+def card_family(card: ModelCard) -> Family:
+    """The family of the model a card describes, from the card alone (no weights are loaded)."""
+    try:
+        cls = adapter_class(card.adapter)
+    except InputError as error:
+        raise InputError(error.reason, path=card.path, key="adapter") from None
+    return cls.family_of(card)
+
+
 def load_encoder(card: ModelCard, settings: EncodeSettings | None = None) -> Encoder:
     """Build the encoder a card describes; errors name the card file and the key at fault."""
     try:
@@ -40,4 +49,4 @@ def load_encoder(card: ModelCard, settings: EncodeSettings | None = None) -> Enc
     return cls(card, settings or EncodeSettings())
 
 
-__all__ = ["adapter_class", "adapter_names", "load_encoder"]
+__all__ = ["adapter_class", "adapter_names", "card_family", "load_encoder"]

@@ -21,7 +21,14 @@ from harness.adapters.common import card_parameters, read_tensors
 from harness.adapters.multivector import TokenizedText, TokenVectorEncoder, load_tokenizer
 from harness.adapters.weights import WeightsSpec, resolve_weights
 from harness.cards import ModelCard
-from harness.encode import EncodeSettings, MultiVectorRepresentation, ProgressCallback
+from harness.encode import (
+    DocumentBudget,
+    EncodeSettings,
+    MultiVectorRepresentation,
+    ProgressCallback,
+    Role,
+    content_budget,
+)
 from harness.errors import InputError
 
 
@@ -74,21 +81,26 @@ class BgeM3MultivectorEncoder(TokenVectorEncoder):
         encoded = self.tokenizer(list(texts), truncation=True, max_length=max_length)
         return list(zip(encoded["input_ids"], encoded["attention_mask"], strict=True))
 
+    def max_length(self, role: Role) -> int:
+        if role == "query":
+            return self.settings.max_query_length or self.params.max_query_length
+        return self.settings.max_document_length or self.params.max_document_length
+
     def _encode(
-        self, texts: Sequence[str], language: str, max_length: int, progress: ProgressCallback | None
+        self, texts: Sequence[str], language: str, role: Role, progress: ProgressCallback | None
     ) -> MultiVectorRepresentation:
         def after_cls(ids: Any, attention: Any) -> Any:
             kept = attention.bool().clone()
             kept[:, 0] = False
             return kept
 
-        return self._encode_tokenized(self._tokenize(texts, max_length), language, after_cls, progress)
+        tokenized = self._tokenize(texts, self.max_length(role))
+        return self._encode_tokenized(tokenized, language, role, after_cls, progress)
 
     def encode_queries(
         self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
     ) -> MultiVectorRepresentation:
-        length = self.settings.max_query_length or self.params.max_query_length
-        queries = self._encode(texts, language, length, progress)
+        queries = self._encode(texts, language, "query", progress)
         if not self.params.normalize_by_query_length:
             return queries
         counts = np.maximum(queries.lengths(), 1).astype(np.float32)
@@ -98,15 +110,17 @@ class BgeM3MultivectorEncoder(TokenVectorEncoder):
     def encode_documents(
         self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
     ) -> MultiVectorRepresentation:
-        length = self.settings.max_document_length or self.params.max_document_length
-        return self._encode(texts, language, length, progress)
+        return self._encode(texts, language, "document", progress)
+
+    def document_budget(self, language: str) -> DocumentBudget:
+        return content_budget(self.tokenizer, self.max_length("document"))
 
     def describe(self) -> dict[str, Any]:
         return {
             **self._describe_common(),
             "head_file": self.params.head_file,
-            "max_query_length": self.settings.max_query_length or self.params.max_query_length,
-            "max_document_length": self.settings.max_document_length or self.params.max_document_length,
+            "max_query_length": self.max_length("query"),
+            "max_document_length": self.max_length("document"),
             "score": (
                 "maxsim / number of query vectors (query vectors scaled by 1/length)"
                 if self.params.normalize_by_query_length

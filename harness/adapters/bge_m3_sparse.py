@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.adapters.common import read_tensors
 from harness.adapters.learned_sparse import LearnedSparseEncoder, check_state_dict, tokenizer_terms
-from harness.encode import Vocabulary
+from harness.encode import Role, Vocabulary
 from harness.errors import InputError
 
 HEAD_FILE = "sparse_linear.pt"
@@ -43,7 +43,7 @@ class BgeM3SparseEncoder(LearnedSparseEncoder):
         size = model.config.vocab_size
         return tokenizer, Vocabulary(f"bge-m3-sparse:{size}", tokenizer_terms(tokenizer, size))
 
-    def _weights(self, inputs: dict[str, Any], role: str) -> Any:
+    def _weights(self, inputs: dict[str, Any], role: Role) -> Any:
         torch = self._torch
         hidden = self.model(**inputs).last_hidden_state
         token_weights = torch.relu(self._head(hidden).squeeze(-1)).float()

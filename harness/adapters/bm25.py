@@ -94,6 +94,10 @@ class BM25Encoder(Encoder):
         )
         return SparseRepresentation(matrix, self._vocabulary)
 
+    def document_budget(self, language: str) -> None:
+        """BM25 scores a document's every term: nothing to split."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         return {
             "implementation": f"bm25s {version('bm25s')}",

@@ -31,7 +31,7 @@ from harness.adapters.multivector import TokenizedText, TokenVectorEncoder, load
 from harness.adapters.weights import WeightsSpec, resolve_weights
 from harness.adapters.xmod import XmodRoutingParameters
 from harness.cards import ModelCard
-from harness.encode import EncodeSettings, MultiVectorRepresentation, ProgressCallback
+from harness.encode import DocumentBudget, EncodeSettings, MultiVectorRepresentation, ProgressCallback, content_budget
 from harness.errors import InputError
 from harness.json_files import load_json
 
@@ -218,7 +218,7 @@ class ColbertEncoder(TokenVectorEncoder):
         def every_position(ids: Any, attention: Any) -> Any:
             return ids != self.tokenizer.pad_token_id  # no pads are left after augmentation
 
-        return self._encode_tokenized(self.tokenize_queries(texts), language, every_position, progress)
+        return self._encode_tokenized(self.tokenize_queries(texts), language, "query", every_position, progress)
 
     def encode_documents(
         self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
@@ -226,7 +226,11 @@ class ColbertEncoder(TokenVectorEncoder):
         def content_tokens(ids: Any, attention: Any) -> Any:
             return (ids != self.tokenizer.pad_token_id) & ~self._torch.isin(ids, self._skiplist_tensor)
 
-        return self._encode_tokenized(self.tokenize_documents(texts), language, content_tokens, progress)
+        return self._encode_tokenized(self.tokenize_documents(texts), language, "document", content_tokens, progress)
+
+    def document_budget(self, language: str) -> DocumentBudget:
+        """`document_length` holds the tokenizer's specials and the document marker (see `tokenize_documents`)."""
+        return content_budget(self.tokenizer, self.document_length, extra_tokens=1)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -16,9 +16,12 @@ from harness.adapters.weights import ResolvedWeights, WeightsSpec, resolve_weigh
 from harness.cards import ModelCard
 from harness.encode import (
     DenseRepresentation,
+    DocumentBudget,
     Encoder,
     EncodeSettings,
     ProgressCallback,
+    Role,
+    content_budget,
     length_sorted_batches,
 )
 from harness.errors import InputError
@@ -79,17 +82,28 @@ class DenseEncoder(Encoder):
     def device(self) -> str:
         return self._device
 
+    def max_length(self, role: Role) -> int:
+        """Tokens per input of `role`, special and appended tokens included: --max-*-length, else the card's."""
+        if role == "query":
+            return self.settings.max_query_length or self.params.max_query_length
+        return self.settings.max_document_length or self.params.max_document_length
+
+    def prefix(self, role: Role) -> str:
+        return self.params.query_prefix if role == "query" else self.params.document_prefix
+
     def encode_queries(
         self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
     ) -> DenseRepresentation:
-        length = self.settings.max_query_length or self.params.max_query_length
-        return self._encode(texts, language, self.params.query_prefix, length, progress)
+        return self._encode(texts, language, "query", progress)
 
     def encode_documents(
         self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
     ) -> DenseRepresentation:
-        length = self.settings.max_document_length or self.params.max_document_length
-        return self._encode(texts, language, self.params.document_prefix, length, progress)
+        return self._encode(texts, language, "document", progress)
+
+    def document_budget(self, language: str) -> DocumentBudget:
+        extra = 1 if self._append_id is not None else 0
+        return content_budget(self.tokenizer, self.max_length("document"), self.prefix("document"), extra)
 
     def _tokenize(self, texts: list[str], max_length: int) -> dict[str, list[list[int]]]:
         """Token ids without padding, truncated; the card's `append_token` goes after truncation."""
@@ -128,14 +142,15 @@ class DenseEncoder(Encoder):
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
-    def _model_inputs(self, language: str, batch_size: int) -> dict[str, Any]:
-        """Extra forward arguments for texts in `language`; none for most backbones."""
+    def _model_inputs(self, language: str, role: Role, batch_size: int) -> dict[str, Any]:
+        """Extra forward arguments for `role` texts in `language`; none for most backbones."""
         return {}
 
     def _encode(
-        self, texts: Sequence[str], language: str, prefix: str, max_length: int, progress: ProgressCallback | None
+        self, texts: Sequence[str], language: str, role: Role, progress: ProgressCallback | None
     ) -> DenseRepresentation:
         torch = self._torch
+        prefix, max_length = self.prefix(role), self.max_length(role)
         prefixed = [prefix + text for text in texts]
         output = np.empty((len(prefixed), self.model.config.hidden_size), dtype=np.float32)
         batch_size = self.settings.batch_size
@@ -147,7 +162,7 @@ class DenseEncoder(Encoder):
                 encoded = self._tokenize([prefixed[i] for i in window], max_length)
                 for batch in length_sorted_batches([len(ids) for ids in encoded["input_ids"]], batch_size):
                     inputs = self._pad({name: [rows[i] for i in batch] for name, rows in encoded.items()})
-                    hidden = self.model(**inputs, **self._model_inputs(language, len(batch))).last_hidden_state
+                    hidden = self.model(**inputs, **self._model_inputs(language, role, len(batch))).last_hidden_state
                     pooled = self._pool(hidden, inputs["attention_mask"]).float()
                     if self.params.normalize:
                         pooled = torch.nn.functional.normalize(pooled, p=2, dim=-1)
@@ -162,8 +177,8 @@ class DenseEncoder(Encoder):
             "architecture": type(self.model).__name__,
             "pooling": self.params.pooling,
             "normalize": self.params.normalize,
-            "max_query_length": self.settings.max_query_length or self.params.max_query_length,
-            "max_document_length": self.settings.max_document_length or self.params.max_document_length,
+            "max_query_length": self.max_length("query"),
+            "max_document_length": self.max_length("document"),
             "device": self._device,
             **self.precision.describe(),
             "batch_size": self.settings.batch_size,

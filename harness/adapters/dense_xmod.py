@@ -11,7 +11,7 @@ from typing import Any
 from harness.adapters.dense import DenseEncoder, DenseParameters
 from harness.adapters.xmod import XmodRouter, XmodRoutingParameters, is_xmod
 from harness.cards import ModelCard
-from harness.encode import EncodeSettings
+from harness.encode import EncodeSettings, Role
 from harness.errors import InputError
 
 
@@ -34,7 +34,7 @@ class DenseXmodEncoder(DenseEncoder):
             )
         self.router = XmodRouter(self.model.config.languages, self.params, card.path)
 
-    def _model_inputs(self, language: str, batch_size: int) -> dict[str, Any]:
+    def _model_inputs(self, language: str, role: Role, batch_size: int) -> dict[str, Any]:
         return {"lang_ids": self.router.lang_ids(language, batch_size, self.device)}
 
     def describe(self) -> dict[str, Any]:

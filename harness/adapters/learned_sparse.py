@@ -21,11 +21,14 @@ from harness.adapters.common import card_parameters, read_tensors, resolve_devic
 from harness.adapters.weights import CONFIG_AND_TOKENIZER_FILES, ResolvedWeights, WeightsSpec, resolve_weights
 from harness.cards import ModelCard
 from harness.encode import (
+    DocumentBudget,
     Encoder,
     EncodeSettings,
     ProgressCallback,
+    Role,
     SparseRepresentation,
     Vocabulary,
+    content_budget,
     length_sorted_batches,
 )
 from harness.encode.pruning import Pruning, prune
@@ -159,7 +162,7 @@ class LearnedSparseEncoder(Encoder):
         """Load the model onto `self._device`; return its tokenizer and the output vocabulary."""
 
     @abstractmethod
-    def _weights(self, inputs: dict[str, Any], role: str) -> Any:
+    def _weights(self, inputs: dict[str, Any], role: Role) -> Any:
         """(batch, len(vocabulary)) non-negative weights for a tokenized batch; role is query or document."""
 
     @property
@@ -191,22 +194,29 @@ class LearnedSparseEncoder(Encoder):
                 f"names the {key} checkpoint {default_location!r}, which is not on this machine ({error})"
             ) from None
 
+    def max_length(self, role: Role) -> int:
+        if role == "query":
+            return self.settings.max_query_length or self.params.max_query_length
+        return self.settings.max_document_length or self.params.max_document_length
+
     def encode_queries(
         self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
     ) -> SparseRepresentation:
-        length = self.settings.max_query_length or self.params.max_query_length
-        return self._encode(texts, length, "query", self._query_pruning, progress)
+        return self._encode(texts, "query", self._query_pruning, progress)
 
     def encode_documents(
         self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
     ) -> SparseRepresentation:
-        length = self.settings.max_document_length or self.params.max_document_length
-        return self._encode(texts, length, "document", self._document_pruning, progress)
+        return self._encode(texts, "document", self._document_pruning, progress)
+
+    def document_budget(self, language: str) -> DocumentBudget:
+        return content_budget(self.tokenizer, self.max_length("document"))
 
     def _encode(
-        self, texts: Sequence[str], max_length: int, role: str, pruning: Pruning, progress: ProgressCallback | None
+        self, texts: Sequence[str], role: Role, pruning: Pruning, progress: ProgressCallback | None
     ) -> SparseRepresentation:
         torch = self._torch
+        max_length = self.max_length(role)
         blocks: list[sp.csr_matrix] = []
         order: list[np.ndarray] = []
         with torch.inference_mode(), self.precision.context():
@@ -233,8 +243,8 @@ class LearnedSparseEncoder(Encoder):
             "vocabulary": self.vocabulary.name,
             "columns": len(self.vocabulary),
             "view_columns": [view.__dict__ for view in self.vocabulary.blocks()],
-            "max_query_length": self.settings.max_query_length or self.params.max_query_length,
-            "max_document_length": self.settings.max_document_length or self.params.max_document_length,
+            "max_query_length": self.max_length("query"),
+            "max_document_length": self.max_length("document"),
             "query_pruning": self._query_pruning.label,
             "document_pruning": self._document_pruning.label,
             "device": self._device,

@@ -41,7 +41,7 @@ from harness.adapters.learned_sparse import (
     tokenizer_terms,
 )
 from harness.adapters.weights import WeightsSpec
-from harness.encode import Vocabulary, VocabularyView
+from harness.encode import Role, Vocabulary, VocabularyView
 from harness.errors import InputError
 from harness.json_files import load_json
 
@@ -150,7 +150,7 @@ class MilcoEncoder(LearnedSparseEncoder):
             raise InputError(f"not a MILCO config (model_type {config.get('model_type')!r})", path=path)
         return config
 
-    def _weights(self, inputs: dict[str, Any], role: str) -> Any:
+    def _weights(self, inputs: dict[str, Any], role: Role) -> Any:
         torch = self._torch
         mask = inputs["attention_mask"]
         hidden = self.network["m_model"](input_ids=inputs["input_ids"], attention_mask=mask).last_hidden_state

@@ -18,7 +18,14 @@ from harness.adapters.common import resolve_device, torch_precision
 from harness.adapters.weights import ResolvedWeights
 from harness.adapters.xmod import XmodRouter, XmodRoutingParameters, is_xmod
 from harness.cards import ModelCard
-from harness.encode import Encoder, EncodeSettings, MultiVectorRepresentation, ProgressCallback, length_sorted_batches
+from harness.encode import (
+    Encoder,
+    EncodeSettings,
+    MultiVectorRepresentation,
+    ProgressCallback,
+    Role,
+    length_sorted_batches,
+)
 from harness.errors import InputError
 
 TokenizedText = tuple[list[int], list[int]]
@@ -77,6 +84,7 @@ class TokenVectorEncoder(Encoder):
         self,
         tokenized: Sequence[TokenizedText],
         language: str,
+        role: Role,
         keep: KeepMask,
         progress: ProgressCallback | None,
     ) -> MultiVectorRepresentation:
@@ -87,7 +95,7 @@ class TokenVectorEncoder(Encoder):
         with torch.inference_mode(), self.precision.context():
             for rows in length_sorted_batches([len(ids) for ids, _ in tokenized], self.settings.batch_size):
                 ids, attention = self._pad([tokenized[i] for i in rows])
-                vectors = self._token_vectors(ids, attention, language)
+                vectors = self._token_vectors(ids, attention, language, role)
                 kept = keep(ids, attention).cpu().numpy()
                 vectors = vectors.cpu().numpy()
                 for position, row in enumerate(rows):
@@ -107,8 +115,9 @@ class TokenVectorEncoder(Encoder):
             attention[row, : len(mask)] = torch.tensor(mask, dtype=torch.long)
         return ids.to(self._device), attention.to(self._device)
 
-    def _token_vectors(self, ids: Any, attention: Any, language: str) -> Any:
-        """Backbone -> projection -> L2 normalisation, for every position (callers select the kept ones)."""
+    def _token_vectors(self, ids: Any, attention: Any, language: str, role: Role) -> Any:
+        """Backbone -> projection -> L2 normalisation, for every position (callers select the kept ones);
+        `role` is there for subclasses whose query and document towers differ."""
         extra = {}
         if self.router is not None:
             extra["lang_ids"] = self.router.lang_ids(language, ids.shape[0], self._device)

@@ -17,11 +17,21 @@ from pydantic import Field
 from harness.adapters.common import card_parameters, resolve_device, torch_precision
 from harness.adapters.weights import ResolvedWeights, WeightsSpec, resolve_weights
 from harness.cards import ModelCard
-from harness.encode import DenseRepresentation, Encoder, EncodeSettings, ProgressCallback, length_sorted_batches
+from harness.encode import (
+    DenseRepresentation,
+    DocumentBudget,
+    Encoder,
+    EncodeSettings,
+    ProgressCallback,
+    Role,
+    content_budget,
+    length_sorted_batches,
+)
 from harness.errors import InputError
 from harness.flores import require_flores_code
 from harness.nllb_e5.layout import base_weights, read_config
-from harness.nllb_e5.model import NllbE5, Role, load_base_models, load_projection, with_trained_lora
+from harness.nllb_e5.model import NllbE5, load_base_models, load_projection, with_trained_lora
+from harness.nllb_e5.model import Role as E5Role
 
 
 class NllbE5Parameters(WeightsSpec):
@@ -75,28 +85,39 @@ class NllbE5Encoder(Encoder):
     def device(self) -> str:
         return self._device
 
+    def max_length(self, role: Role) -> int:
+        """NLLB tokens per input of `role` (language code and `</s>` included), at most what E5 can take."""
+        requested = self.settings.max_query_length or self.params.max_query_length
+        if role == "document":
+            requested = self.settings.max_document_length or self.params.max_document_length
+        return min(requested, self.model.max_nllb_tokens)
+
     def encode_queries(
         self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
     ) -> DenseRepresentation:
-        length = self.settings.max_query_length or self.params.max_query_length
-        return self._encode(texts, language, "query", length, progress)
+        return self._encode(texts, language, "query", progress)
 
     def encode_documents(
         self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
     ) -> DenseRepresentation:
-        length = self.settings.max_document_length or self.params.max_document_length
-        return self._encode(texts, language, "passage", length, progress)
+        return self._encode(texts, language, "document", progress)
+
+    def document_budget(self, language: str) -> DocumentBudget:
+        """NLLB's tokenizer adds the language code and `</s>` around the text; E5's prefix is outside the budget."""
+        return content_budget(self.model.nllb_tokenizer, self.max_length("document"))
 
     def _encode(
-        self, texts: Sequence[str], language: str, role: Role, max_tokens: int, progress: ProgressCallback | None
+        self, texts: Sequence[str], language: str, role: Role, progress: ProgressCallback | None
     ) -> DenseRepresentation:
         code = require_flores_code(language, self.params.language_codes, where=f" (card {self.card.name})")
+        max_tokens = self.max_length(role)
+        e5_role: E5Role = "query" if role == "query" else "passage"
         output = np.empty((len(texts), self.model.config.projection.output_dim), dtype=np.float32)
         with self._torch.inference_mode(), self.precision.context():
             for rows in length_sorted_batches([len(text) for text in texts], self.settings.batch_size):
                 batch = [texts[i] for i in rows]
                 inputs = self.model.tokenize(batch, [code] * len(batch), max_tokens).to(self._device)
-                vectors = self.model(inputs["input_ids"], inputs["attention_mask"], [role] * len(batch))
+                vectors = self.model(inputs["input_ids"], inputs["attention_mask"], [e5_role] * len(batch))
                 output[rows] = vectors.cpu().numpy()
                 if progress:
                     progress(len(rows))
@@ -109,6 +130,8 @@ class NllbE5Encoder(Encoder):
             "e5": self.e5_weights.to_dict(),
             "projection": self.config.projection.model_dump(),
             "max_nllb_tokens": self.model.max_nllb_tokens,
+            "max_query_length": self.max_length("query"),
+            "max_document_length": self.max_length("document"),
             "prefixes": {"query": self.config.query_prefix, "passage": self.config.document_prefix},
             "training": self.config.training,
             "device": self._device,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.adapters.learned_sparse import LearnedSparseEncoder, max_saturated_logits, tokenizer_terms
-from harness.encode import Vocabulary
+from harness.encode import Role, Vocabulary
 from harness.errors import InputError
 
 
@@ -33,7 +33,7 @@ class SpladeEncoder(LearnedSparseEncoder):
         size = model.config.vocab_size
         return tokenizer, Vocabulary(f"splade:{model.config.model_type}-{size}", tokenizer_terms(tokenizer, size))
 
-    def _weights(self, inputs: dict[str, Any], role: str) -> Any:
+    def _weights(self, inputs: dict[str, Any], role: Role) -> Any:
         hidden = self.model.base_model(**inputs).last_hidden_state
         return max_saturated_logits(hidden, inputs["attention_mask"], self._head)
 

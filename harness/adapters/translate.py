@@ -19,11 +19,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.adapters import load_encoder
+from harness.adapters import adapter_class, load_encoder
 from harness.adapters.common import card_parameters
 from harness.adapters.weights import WeightsSpec, resolve_weights
 from harness.cards import ModelCard, load_card
-from harness.encode import Encoder, EncodeSettings, ProgressCallback, Representation
+from harness.encode import DocumentBudget, Encoder, EncodeSettings, Family, ProgressCallback, Representation
 from harness.errors import InputError
 from harness.languages import is_known_language
 from harness.translation import GenerationSettings, TranslationCache, TranslationStats, Translator, default_cache_dir
@@ -54,9 +54,15 @@ class TranslateParameters(BaseModel):
 class TranslateEncoder(Encoder):
     """A pipeline whose family is its retriever's: the runner indexes what the retriever produces."""
 
-    family = "dense"  # replaced per instance by the retriever's family
+    family: Family
     storable = False  # queries are translated into the language of the documents encoded last
     Parameters = TranslateParameters
+
+    @classmethod
+    def family_of(cls, card: ModelCard) -> Family:
+        """The retriever card's family, read without loading the translator or the retriever."""
+        retriever = retriever_card(card, card_parameters(card, TranslateParameters))
+        return adapter_class(retriever.adapter).family_of(retriever)
 
     def __init__(self, card: ModelCard, settings: EncodeSettings) -> None:
         super().__init__(card, settings)
@@ -70,11 +76,9 @@ class TranslateEncoder(Encoder):
                 path=card.path,
                 key="parameters.target_language",
             )
-        self.retriever_card = load_card(self.params.retriever, [card.path.parent] if card.path else [])
-        if self.retriever_card.adapter == card.adapter:
-            raise InputError("the retriever of a translate card cannot itself translate", path=card.path)
+        self.retriever_card = retriever_card(card, self.params)
         self.retriever = load_encoder(self.retriever_card, settings)
-        self.family = self.retriever.family  # type: ignore[misc]
+        self.family = self.retriever.family
         cache = None
         if self.params.cache:
             directory = Path(self.params.cache_dir).expanduser() if self.params.cache_dir else default_cache_dir()
@@ -101,6 +105,13 @@ class TranslateEncoder(Encoder):
     @property
     def device(self) -> str:
         return self.retriever.device
+
+    def document_budget(self, language: str) -> DocumentBudget | None:
+        """The retriever's, when it reads the documents as they are; documents to translate are cut into
+        sentences for the translator, and their translations differ in length, so MaxP has no budget there."""
+        if self.params.translate_documents and language != self.params.target_language:
+            return None
+        return self.retriever.document_budget(language)
 
     def encode_documents(
         self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
@@ -147,6 +158,18 @@ class TranslateEncoder(Encoder):
                 "cost_accounting": COST_NOTE,
             },
         }
+
+
+def retriever_card(card: ModelCard, params: TranslateParameters) -> ModelCard:
+    """The card of the retriever the translations go to (a name, or a path beside the translate card)."""
+    folder = [card.path.parent] if card.path else []
+    name = params.retriever
+    if folder and Path(name).suffix in {".yaml", ".yml"} and not Path(name).expanduser().is_absolute():
+        name = str(folder[0] / name)
+    retriever = load_card(name, folder)
+    if retriever.adapter == card.adapter:
+        raise InputError("the retriever of a translate card cannot itself translate", path=card.path)
+    return retriever
 
 
 ADAPTER = TranslateEncoder

@@ -8,13 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from harness.cli.common import console, log_console, reported_errors
 from harness.errors import InputError
-from harness.report.render import human_bytes
-from harness.store import default_store_dir
-from harness.store.cache import list_entries, remove, select
 
 app = typer.Typer(
     help="The embedding store: encodings kept between runs (default ~/.cache/harness/embeddings).",
@@ -30,6 +26,8 @@ CacheDir = Annotated[
 
 
 def _root(cache_dir: Path | None) -> Path:
+    from harness.store import default_store_dir
+
     return cache_dir.expanduser() / "embeddings" if cache_dir else default_store_dir()
 
 
@@ -37,8 +35,13 @@ def _root(cache_dir: Path | None) -> Path:
 def list_command(cache_dir: CacheDir = None) -> None:
     """Each stored encoding: model, role, language, texts, shards (committed / expected), size, last written."""
     with reported_errors():
+        from harness.report.render import human_bytes
+        from harness.store.cache import list_entries
+
         root = _root(cache_dir)
         entries = list_entries(root)
+        from rich.table import Table
+
         table = Table(title=f"Embedding store {escape(str(root))}")
         for column in ("model", "role", "language", "texts", "shards", "size", "written"):
             table.add_column(column, justify="right" if column in {"texts", "shards", "size"} else "left")
@@ -62,6 +65,9 @@ def list_command(cache_dir: CacheDir = None) -> None:
 def size_command(cache_dir: CacheDir = None) -> None:
     """Bytes on disk, per model and in total."""
     with reported_errors():
+        from harness.report.render import human_bytes
+        from harness.store.cache import list_entries
+
         entries = list_entries(_root(cache_dir))
         per_model: dict[str, int] = {}
         for entry in entries:
@@ -85,6 +91,9 @@ def prune_command(
     """Remove stored encodings (a later run encodes them again). Name what to remove: `--model`,
     `--older-than`, `--incomplete`, or `--all`; criteria combine."""
     with reported_errors():
+        from harness.report.render import human_bytes
+        from harness.store.cache import list_entries, remove, select
+
         if not (everything or model or older_than is not None or incomplete):
             raise InputError("say what to prune: --model NAME, --older-than DAYS, --incomplete or --all", key="prune")
         chosen = select(list_entries(_root(cache_dir)), model, older_than, incomplete)

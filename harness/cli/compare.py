@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -12,9 +12,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.common import console, error_console, log_console, reported_errors
-from harness.report.compare import Comparison, compare
-from harness.report.render import COMPARISON_FORMATS, number, p_value, render_comparison, signed
-from harness.results import load
+
+if TYPE_CHECKING:
+    from harness.report.compare import Comparison
 
 
 class Test(str, Enum):
@@ -23,6 +23,8 @@ class Test(str, Enum):
 
 
 def _table(comparison: Comparison, metric: str) -> Table:
+    from harness.report.render import number, p_value, signed
+
     table = Table(
         title=f"{metric} on {escape(comparison.datasets)}: against {escape(comparison.baseline)}",
         title_justify="left",
@@ -100,6 +102,10 @@ def compare_command(
     * `harness compare bm25 all-minilm-l6-v2 multilingual-e5-small --suite beir --suite xquad --metric recall@100`
     """
     with reported_errors():
+        from harness.report.compare import compare
+        from harness.report.render import COMPARISON_FORMATS, render_comparison
+        from harness.results import load
+
         records = [stored.record for stored in load(results_dir)]
         tests = [t.value for t in test] if test else ["student", "fisher"]
         comparison = compare(

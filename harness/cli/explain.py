@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from harness.adapters import load_encoder
-from harness.cards import load_card
 from harness.cli.common import console, reported_errors
 from harness.cli.run import _select_suite
-from harness.encode import EncodeSettings, SparseRepresentation
 from harness.errors import InputError
-from harness.explain import explain_match, top_terms_by_view
+
+if TYPE_CHECKING:
+    from harness.encode import SparseRepresentation
 
 
 def _terms_table(title: str, representation: SparseRepresentation, top: int) -> list[Table]:
+    from harness.explain import top_terms_by_view
+
     tables = []
     for view, terms in top_terms_by_view(representation, 0, top).items():
         table = Table(title=f"{title} · {view} · {int(representation.active_terms()[0])} active terms in all views")
@@ -88,6 +89,11 @@ def explain_command(
             raise InputError("give --text, or --query with --document, or --query-id with --doc-id", key="--text")
         if role not in {"document", "query"}:
             raise InputError("--as takes `document` or `query`", key="--as")
+        from harness.adapters import load_encoder
+        from harness.cards import load_card
+        from harness.encode import EncodeSettings
+        from harness.explain import explain_match
+
         card = load_card(model, cards_dir or [])
         query_language = document_language = language
         if by_id:

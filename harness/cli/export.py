@@ -9,10 +9,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from harness.cli.checks import check_output_folder
 from harness.cli.common import console, reported_errors
 from harness.errors import InputError
-from harness.results import export_mteb, export_trec, load
 
 
 class ExportFormat(str, Enum):
@@ -41,6 +39,9 @@ def export_command(
     * `harness export trec --out runs --suite demo -m bm25`
     """
     with reported_errors():
+        from harness.cli.checks import check_output_folder
+        from harness.results import export_mteb, export_trec, load
+
         check_output_folder(out, "--out")
         results = [
             stored

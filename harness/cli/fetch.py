@@ -10,7 +10,6 @@ from rich.markup import escape
 
 from harness.cli.common import comma_list, console, error_console, reported_errors
 from harness.errors import SourceUnavailableError
-from harness.suite import load_suite
 
 
 def fetch_command(
@@ -35,6 +34,8 @@ def fetch_command(
     * `harness fetch --suite beir --datasets scifact,nfcorpus`
     """
     with reported_errors():
+        from harness.suite import load_suite
+
         chosen = load_suite(suite, suites_dir or [])
         units = chosen.units(comma_list(languages), comma_list(datasets))
         for unit in units:

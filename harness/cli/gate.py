@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -12,11 +12,11 @@ from rich.table import Table
 
 from harness.cli.common import console, error_console, log_console, reported_errors
 from harness.errors import InputError
-from harness.gate import Check, GateReport, Status, gate, load_expectations, update
-from harness.report.render import markdown_cell, signed
-from harness.results import load
 
-STYLES = {Status.OK: "green", Status.OKISH: "yellow", Status.FAIL: "bold red", Status.MISSING: "bold red"}
+if TYPE_CHECKING:
+    from harness.gate import Check, GateReport
+
+STYLES = {"OK": "green", "OKISH": "yellow", "FAIL": "bold red", "MISSING": "bold red"}  # by `Status` value
 
 
 def _value(check: Check, value: float | None) -> str:
@@ -31,6 +31,8 @@ def _deviation(check: Check) -> str:
     delta = check.delta
     if delta is None:
         return "–"
+    from harness.report.render import signed
+
     return f"{delta:+.1%}" if check.relative else signed(delta)
 
 
@@ -52,7 +54,7 @@ def _tables(report: GateReport) -> list[Table]:
                 table.add_column(name, justify="right", no_wrap=True)
             tables[(check.suite, check.model)] = table
         table.add_row(
-            f"[{STYLES[check.status]}]{check.status.value}[/]",
+            f"[{STYLES[check.status.value]}]{check.status.value}[/]",
             escape(f"{check.dataset}/{check.language}"),
             escape(check.quantity),
             _value(check, check.expected),
@@ -65,6 +67,8 @@ def _tables(report: GateReport) -> list[Table]:
 
 def _summary_markdown(report: GateReport) -> str:
     """A Markdown table for CI job summaries (e.g. `--summary "$GITHUB_STEP_SUMMARY"`)."""
+    from harness.gate import Status
+    from harness.report.render import markdown_cell
 
     lines = [
         f"### harness gate: {'passed' if report.passed else 'FAILED'}",
@@ -139,6 +143,9 @@ def gate_command(
     * `harness gate --efficiency`: also fail when latency or index size grew beyond tolerance
     """
     with reported_errors():
+        from harness.gate import Status, gate, load_expectations, update
+        from harness.results import load
+
         records = [stored.record for stored in load(results_dir)]
         if update_expected:
             for path in update(records, expected, suite, model):

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from harness.cards import card_paths, load_card_file
 from harness.cli.common import console, reported_errors
-from harness.data.sources import make_source
-from harness.suite import DatasetSpec, Suite, load_suite, load_suite_file, suite_paths
+
+if TYPE_CHECKING:
+    from harness.suite import DatasetSpec, Suite
 
 app = typer.Typer(help="List the suites and model cards harness knows about.", no_args_is_help=True)
 
@@ -25,6 +24,8 @@ CardsDir = Annotated[list[Path] | None, typer.Option("--cards-dir", help="Extra 
 
 def cached_languages(suite: Suite, dataset: DatasetSpec) -> str:
     """Which of a dataset's language pairs are on this machine, checked without network."""
+    from harness.data.sources import make_source
+
     source = make_source(dataset.source, suite.base_dir, suite.path)
     split = dataset.split or suite.spec.split
     status = {pair.label: source.cache_status(dataset.name, pair, split) for pair in dataset.pairs()}
@@ -40,6 +41,8 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]
     """A rich table on a terminal; plain space-aligned columns otherwise, one line per row, so a pipe,
     a log or `grep` never sees a name broken across lines."""
     if console.is_terminal:
+        from rich.table import Table
+
         table = Table(title=title)
         for column in columns:
             table.add_column(column, overflow="fold")
@@ -92,6 +95,8 @@ def list_suites(
     """Suites, one row each (datasets, languages, split, metrics, size); `harness list suites NAME` lists
     that suite's datasets with their languages, sizes, metrics and what is cached locally."""
     with reported_errors():
+        from harness.suite import load_suite, load_suite_file, suite_paths
+
         if name is None:
             suites = [load_suite_file(path) for path in suite_paths(suites_dir or []).values()]
             columns = ("suite", "datasets", "languages", "split", "metrics", "size")
@@ -119,6 +124,8 @@ def list_suites(
 def list_models(cards_dir: CardsDir = None) -> None:
     """Model cards: name, adapter and what the card says about the model."""
     with reported_errors():
+        from harness.cards import card_paths, load_card_file
+
         rows = []
         for name, path in card_paths(cards_dir or []).items():
             card = load_card_file(path)

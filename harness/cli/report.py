@@ -9,11 +9,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from harness.cli.checks import check_output_folder
 from harness.cli.common import console, reported_errors
 from harness.errors import InputError
-from harness.record import load_results
-from harness.report import render_reports
 
 
 class ReportFormat(str, Enum):
@@ -49,6 +46,10 @@ def report_command(
     The HTML page needs no network: styles, script and charts are inline.
     """
     with reported_errors():
+        from harness.cli.checks import check_output_folder
+        from harness.record import load_results
+        from harness.report import render_reports
+
         check_output_folder(out, "--out")
         if not results_dir.is_dir():
             raise InputError("results folder not found; run `harness run` first", path=results_dir)

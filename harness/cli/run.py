@@ -6,36 +6,25 @@ import contextlib
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
+from rich.progress import Progress
 
-from harness.adapters import adapter_class
-from harness.cards import ModelCard, load_card
-from harness.cli.checks import check_run_options
 from harness.cli.common import announce_results, comma_list, console, error_console, kept_results, reported_errors
-from harness.data.sampling import Sampling
-from harness.encode import EncodeSettings, ProgressCallback
 from harness.errors import HarnessError, InputError
-from harness.index import index_class, parse_index_spec
-from harness.languages import is_known_language
-from harness.record import EnergySettings, load_results, read_result
-from harness.record.energy import DEFAULT_COUNTRY
-from harness.report import render_reports
-from harness.runner import RunSettings, StoreSettings, run_units
-from harness.store import DEFAULT_SHARD_SIZE, default_store_dir
-from harness.suite import Suite, load_suite, local_suite
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from harness.cards import ModelCard
+    from harness.encode import ProgressCallback
+    from harness.runner import StoreSettings
+    from harness.suite import Suite
+
+# Commands import the pipeline when they run, not when the CLI starts, so `harness --help` is instant.
+DEFAULT_COUNTRY = "NLD"  # harness.record.energy's, which would load pydantic at start-up; a test keeps them equal
 DEMO_SUITE = "demo"
 
 
@@ -128,10 +117,10 @@ NoCacheOption = Annotated[
     ),
 ]
 ShardSizeOption = Annotated[
-    int,
+    int | None,
     typer.Option(
         min=1,
-        help="Texts per stored shard: an interrupted run loses at most the shard it was writing.",
+        help="Texts per stored shard (default 16,384): an interrupted run loses at most the shard it was writing.",
     ),
 ]
 
@@ -151,11 +140,16 @@ StoredDtypeOption = Annotated[
 ]
 
 
-def store_settings(cache_dir: Path | None, no_cache: bool, shard_size: int, stored_dtype: StoredDtype) -> StoreSettings:
+def store_settings(
+    cache_dir: Path | None, no_cache: bool, shard_size: int | None, stored_dtype: StoredDtype
+) -> StoreSettings:
+    from harness.runner import StoreSettings
+    from harness.store import DEFAULT_SHARD_SIZE
+
     return StoreSettings(
         root=cache_dir.expanduser() / "embeddings" if cache_dir else None,
         enabled=not no_cache,
-        shard_size=shard_size,
+        shard_size=shard_size or DEFAULT_SHARD_SIZE,
         dtype=stored_dtype.value,
     )
 
@@ -179,6 +173,9 @@ def parse_local(entries: list[str] | None, suite: Suite, datasets: list[str] | N
 
 
 def _select_suite(suite: str | None, data: Path | None, language: str | None, suites_dir: list[Path]) -> Suite:
+    from harness.languages import is_known_language
+    from harness.suite import load_suite, local_suite
+
     if suite and data:
         raise InputError("give either --suite or --data, not both", key="--data")
     if data:
@@ -200,6 +197,8 @@ def _select_suite(suite: str | None, data: Path | None, language: str | None, su
 
 def _load_cards(models: list[str] | None, suite: Suite, cards_dir: list[Path]) -> tuple[list[ModelCard], bool]:
     """Cards named with --model, else the suite's defaults (skipped with a note when unavailable)."""
+    from harness.cards import load_card
+
     if models:
         return [load_card(name, cards_dir) for name in models], False
     names = suite.spec.default_models or ["bm25"]
@@ -210,10 +209,13 @@ def _index_override(text: str | None, cards: list[ModelCard]) -> dict[str, Any] 
     """`--index kind[:key=value,...]`, checked against every model of the run before any work."""
     if text is None:
         return None
+    from harness.adapters import card_family
+    from harness.index import index_class, parse_index_spec
+
     spec = parse_index_spec(text)
     family = index_class(spec["kind"]).family
     for card in cards:
-        model_family = adapter_class(card.adapter).family
+        model_family = card_family(card)
         if model_family != family:
             raise InputError(
                 f"index {spec['kind']!r} is for {family} models but {card.name!r} is {model_family}; "
@@ -224,6 +226,10 @@ def _index_override(text: str | None, cards: list[ModelCard]) -> dict[str, Any] 
 
 
 def _summary(paths: list[Path]) -> Table:
+    from rich.table import Table
+
+    from harness.record import read_result
+
     records = [read_result(path) for path in paths]
     metrics = list(dict.fromkeys(name for record in records for name in record.metrics))
     table = Table(title="Results", show_lines=False)
@@ -359,7 +365,7 @@ def run_command(
     ] = False,
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
-    shard_size: ShardSizeOption = DEFAULT_SHARD_SIZE,
+    shard_size: ShardSizeOption = None,
     stored_dtype: StoredDtypeOption = StoredDtype.float32,
     suites_dir: Annotated[
         list[Path] | None, typer.Option("--suites-dir", help="Extra folder of suite YAML files.")
@@ -391,12 +397,23 @@ def run_command(
     store = store_settings(cache_dir, no_cache, shard_size, stored_dtype)
 
     def kept() -> str:
+        from harness.store import default_store_dir
+
         parts = [kept_results(so_far) or "no result was finished"]
         if store.enabled:
             parts.append(f"finished encoding shards are kept in {store.root or default_store_dir()}")
         return "; ".join([*parts, "rerun the same command to resume"])
 
     with reported_errors(kept=kept):
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        from harness.cli.checks import check_run_options
+        from harness.data.sampling import Sampling
+        from harness.encode import EncodeSettings
+        from harness.record import EnergySettings, load_results
+        from harness.report import render_reports
+        from harness.runner import RunSettings, run_units
+
         grid = check_run_options(
             k=k, device=device, country=country, results_dir=results_dir, report_dir=report_dir if report else None
         )

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from harness.cards import load_card
-from harness.cli.checks import check_run_options
 from harness.cli.common import announce_results, comma_list, console, error_console, kept_results, reported_errors
 from harness.cli.run import (
+    DEFAULT_COUNTRY,
     DTYPE_HELP,
     CacheDirOption,
     CorpusSampleOption,
@@ -32,19 +29,17 @@ from harness.cli.run import (
     parse_local,
     store_settings,
 )
-from harness.data.sampling import Sampling
-from harness.encode import EncodeSettings
-from harness.encode.pruning import Pruning, parse_pruning_list
 from harness.errors import InputError
-from harness.record import EnergySettings, read_result
-from harness.record.energy import DEFAULT_COUNTRY
-from harness.results import sweep_of
-from harness.runner import RunSettings
-from harness.store import DEFAULT_SHARD_SIZE
-from harness.sweep import SweepPlan, sweep_units
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from harness.encode.pruning import Pruning
 
 
 def _rules(specs: list[str], key: str) -> list[Pruning]:
+    from harness.encode.pruning import parse_pruning_list
+
     rules: list[Pruning] = []
     for spec in specs:
         try:
@@ -55,6 +50,11 @@ def _rules(specs: list[str], key: str) -> list[Pruning]:
 
 
 def _points_table(paths: list[Path]) -> Table:
+    from rich.table import Table
+
+    from harness.record import read_result
+    from harness.results import sweep_of
+
     records = [read_result(path) for path in paths]
     table = Table(title="Pruning sweep (single-thread search)")
     for column in ("dataset", "language", "documents", "queries", "metric", "terms/doc", "terms/query"):
@@ -130,7 +130,7 @@ def sweep_command(
     latency_sample: Annotated[int, typer.Option(min=0, help="Queries timed one at a time per point.")] = 200,
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
-    shard_size: ShardSizeOption = DEFAULT_SHARD_SIZE,
+    shard_size: ShardSizeOption = None,
     suites_dir: Annotated[list[Path] | None, typer.Option("--suites-dir", help="Extra suite folder.")] = None,
     cards_dir: Annotated[list[Path] | None, typer.Option("--cards-dir", help="Extra model card folder.")] = None,
 ) -> None:
@@ -150,6 +150,16 @@ def sweep_command(
     """
     so_far: list[Path] = []  # said on an interrupt or a failure
     with reported_errors(kept=lambda: kept_results(so_far)):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from harness.cards import load_card
+        from harness.cli.checks import check_run_options
+        from harness.data.sampling import Sampling
+        from harness.encode import EncodeSettings
+        from harness.record import EnergySettings
+        from harness.runner import RunSettings
+        from harness.sweep import SweepPlan, sweep_units
+
         grid = check_run_options(k=k, device=device, country=country, results_dir=results_dir)
         query_rules = _rules([query_prune], "--query-prune")
         if len(query_rules) != 1:

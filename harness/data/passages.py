@@ -1,8 +1,8 @@
 """MaxP for long documents (MLDR): split documents into passages, score a document by its best passage.
 
 Passages are consecutive windows of the model's own tokens, as long as the model accepts a
-document (the card's max length, less the special and prefix tokens the encoder adds), cut
-back to the original text at token boundaries. A document's score is its best passage's score,
+document (`Encoder.document_budget`: its max length less the special, prefix and marker tokens
+the encoder adds), cut back to the original text at token boundaries. A document's score is its best passage's score,
 so the top-k documents are the first k distinct documents in the passage ranking; the passage
 search deepens until it has found them.
 """
@@ -39,24 +39,10 @@ class PassageSplit:
         }
 
 
-def passage_budget(encoder: Encoder) -> tuple[Any, int] | None:
-    """The encoder's tokenizer and how many content tokens fit in one document input; None when the
-    model reads documents whole (BM25) or exposes no tokenizer."""
-    tokenizer = getattr(encoder, "tokenizer", None)
-    max_length = encoder.describe().get("max_document_length")
-    if tokenizer is None or not max_length:
-        return None
-    params = getattr(encoder, "params", None)
-    prefix = str(getattr(params, "document_prefix", "") or "")
-    reserved = len(tokenizer(prefix, add_special_tokens=True)["input_ids"])
-    reserved += 1 if getattr(params, "append_token", None) else 0
-    return tokenizer, max(1, int(max_length) - reserved)
-
-
-def maxp_passages(encoder: Encoder, documents: Sequence[str]) -> PassageSplit | None:
-    """The documents split for MaxP at the encoder's length, or None when it reads documents whole."""
-    budget = passage_budget(encoder)
-    return split_into_passages(documents, *budget) if budget else None
+def maxp_passages(encoder: Encoder, documents: Sequence[str], language: str) -> PassageSplit | None:
+    """Documents in `language` split for MaxP at the encoder's budget, or None when it has none."""
+    budget = encoder.document_budget(language)
+    return split_into_passages(documents, budget.tokenizer, budget.content_tokens) if budget else None
 
 
 def split_into_passages(texts: Sequence[str], tokenizer: Any, passage_tokens: int) -> PassageSplit:

@@ -1,6 +1,15 @@
 """Encode: the contract between models and the rest of the pipeline."""
 
-from harness.encode.encoder import Encoder, EncodeSettings, Family, ProgressCallback, length_sorted_batches
+from harness.encode.encoder import (
+    DocumentBudget,
+    Encoder,
+    EncodeSettings,
+    Family,
+    ProgressCallback,
+    Role,
+    content_budget,
+    length_sorted_batches,
+)
 from harness.encode.representations import (
     DenseRepresentation,
     MultiVectorRepresentation,
@@ -13,15 +22,18 @@ from harness.encode.representations import (
 
 __all__ = [
     "DenseRepresentation",
+    "DocumentBudget",
     "EncodeSettings",
     "Encoder",
     "Family",
     "MultiVectorRepresentation",
     "ProgressCallback",
     "Representation",
+    "Role",
     "SparseRepresentation",
     "Vocabulary",
     "VocabularyView",
     "concatenate",
+    "content_budget",
     "length_sorted_batches",
 ]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 
 from harness.encode.representations import Representation
+from harness.errors import InputError
 
 if TYPE_CHECKING:
     from harness.cards import ModelCard
@@ -20,6 +21,34 @@ ProgressCallback = Callable[[int], None]
 Family = Literal["dense", "sparse", "multivector"]
 
 _RUN_ONLY_DETAILS = frozenset({"device", "batch_size", "language_routing"})
+
+Role = Literal["query", "document"]
+"""Which side of retrieval a text is on; adapter hooks receive it so prefixes, lengths or heads can differ."""
+
+
+@dataclass(frozen=True)
+class DocumentBudget:
+    """How a document input is cut into passages (MaxP): the encoder's own tokenizer, whose offsets
+    give token boundaries, and how many content tokens fit beside the markers the encoder adds."""
+
+    tokenizer: Any
+    content_tokens: int
+
+    def __post_init__(self) -> None:
+        if self.content_tokens < 1:
+            raise ValueError("a document input must hold at least one content token")
+
+
+def content_budget(tokenizer: Any, max_length: int, prefix: str = "", extra_tokens: int = 0) -> DocumentBudget:
+    """The budget of an input of `max_length` tokens that holds the tokenizer's special tokens around
+    `prefix` + text, plus `extra_tokens` the encoder inserts itself (markers, an appended token)."""
+    reserved = len(tokenizer(prefix, add_special_tokens=True)["input_ids"]) + extra_tokens
+    if max_length <= reserved:
+        raise InputError(
+            f"a document input of {max_length} tokens leaves no room for text beside the {reserved} the model adds",
+            key="max_document_length",
+        )
+    return DocumentBudget(tokenizer, int(max_length) - reserved)
 
 
 @dataclass(frozen=True)
@@ -46,7 +75,8 @@ class Encoder(ABC):
     always encode the documents first.
     """
 
-    family: ClassVar[Family]
+    family: Family
+    """Set on the class; an adapter whose family depends on its card (translate) sets it per instance."""
     # Whether a text's vector depends on that text alone, so encodings can be stored in shards and reused.
     # BM25's document weights depend on the whole corpus (and its queries on that vocabulary): not storable.
     storable: ClassVar[bool] = True
@@ -66,6 +96,17 @@ class Encoder(ABC):
         self, texts: Sequence[str], language: str, progress: ProgressCallback | None = None
     ) -> Representation:
         """Encode documents written in `language` (ISO 639 code)."""
+
+    @classmethod
+    def family_of(cls, card: ModelCard) -> Family:
+        """The family `card` gives this adapter, read from the card alone: callers check it against an
+        index before any weights load."""
+        return cls.family
+
+    @abstractmethod
+    def document_budget(self, language: str) -> DocumentBudget | None:
+        """The tokenizer and content-token budget of one document input in `language`, or None when the
+        model reads documents whole (BM25): MaxP splits documents to exactly this budget."""
 
     def describe(self) -> dict[str, Any]:
         """What a reader needs to reproduce this encoder: resolved paths, revisions, analysis."""

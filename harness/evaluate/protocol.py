@@ -188,10 +188,11 @@ def evaluate(
     judged_arrays, ranked_arrays = _ranx_inputs(qrels, run)
     ranx_metrics = _ranx_metrics()
     from numba.core.errors import NumbaTypeSafetyWarning
-    from numba.typed import List
 
-    judged = List(judged_arrays)
-    ranked = List(ranked_arrays)
+    from harness.evaluate.typed_rows import typed_rows
+
+    judged = typed_rows(judged_arrays)
+    ranked = typed_rows(ranked_arrays)
     query_ids = list(qrels)
     means: dict[str, float] = {}
     per_query: dict[str, dict[str, float]] = {}

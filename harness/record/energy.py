@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,8 +44,10 @@ class EnergySettings:
 class EnergyMeter:
     """One tracker for a whole session; each task is measured as a CodeCarbon task.
 
-    Starting a tracker costs about two seconds, so a run of many (dataset, language) pairs
-    starts one and measures each pair with `start_task`/`stop_task`.
+    Starting a tracker costs seconds (CodeCarbon probes the CPU, RAM and GPUs), so a run of many
+    (dataset, language) pairs starts one and measures each pair with `start_task`/`stop_task`, and
+    it starts in a background thread: entering the meter before loading models hides the probe
+    behind the load. The first `measure` waits for it.
     """
 
     def __init__(self, settings: EnergySettings) -> None:
@@ -52,30 +55,40 @@ class EnergyMeter:
         self._tracker: Any = None
         self._error: str | None = None
         self._version: str | None = None
+        self._starting: threading.Thread | None = None
 
     def __enter__(self) -> EnergyMeter:
-        if not self.settings.enabled:
-            return self
+        if self.settings.enabled:
+            self._starting = threading.Thread(target=self._start, name="codecarbon-start", daemon=True)
+            self._starting.start()
+        return self
+
+    def _start(self) -> None:
         try:
             import codecarbon
             from codecarbon import OfflineEmissionsTracker
 
             logging.getLogger("codecarbon").setLevel(logging.ERROR)
             self._version = codecarbon.__version__
-            self._tracker = OfflineEmissionsTracker(
+            tracker = OfflineEmissionsTracker(
                 country_iso_code=self.settings.country_iso_code,
                 save_to_file=False,
                 log_level="error",
                 tracking_mode="process",
                 allow_multiple_runs=True,
             )
-            self._tracker.start()
+            tracker.start()
+            self._tracker = tracker
         except Exception as error:
-            self._tracker = None
             self._error = f"{type(error).__name__}: {error}"
-        return self
+
+    def _started(self) -> None:
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
 
     def __exit__(self, *exc: object) -> None:
+        self._started()
         if self._tracker is not None:
             with contextlib.suppress(Exception):
                 self._tracker.stop()
@@ -88,6 +101,7 @@ class EnergyMeter:
         if not self.settings.enabled:
             yield readings
             return
+        self._started()
         if self._tracker is None:
             yield readings
             readings.append(self._unavailable(self._error or "tracker not started"))

@@ -52,6 +52,13 @@ def code_version() -> dict[str, Any]:
 
 
 def library_versions() -> dict[str, str]:
+    """Versions of the libraries a result depends on."""
+    return dict(_library_versions())
+
+
+@lru_cache(maxsize=1)
+def _library_versions() -> dict[str, str]:
+    """Read once per process: each lookup scans site-packages."""
     found: dict[str, str] = {"python": platform.python_version()}
     for name in LIBRARIES:
         try:
@@ -86,11 +93,7 @@ def hardware(device: str) -> dict[str, Any]:
         if torch.cuda.is_available():
             properties = torch.cuda.get_device_properties(torch.cuda.current_device())
             info["gpu"] = {"name": properties.name, "memory_bytes": properties.total_memory}
-    try:
-        import torch
-
-        info["torch_threads"] = torch.get_num_threads()
-    except ImportError:
-        info["torch_threads"] = None
+    # Only when a model already loaded torch: importing it here would cost seconds for BM25.
+    info["torch_threads"] = sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None
     info["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS")
     return info

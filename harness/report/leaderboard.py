@@ -10,11 +10,12 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from statistics import fmean
 
 from harness.averages import SuiteAverage, suite_averages
 from harness.record import ResultRecord
-from harness.report.references import Reference, average_reference, find_reference
+from harness.report.references import Reference, ReferenceBook
 from harness.results import Sweep, hardware_label, sweep_of
 from harness.suite import Suite
 
@@ -174,9 +175,9 @@ class SuiteBoard:
     def averages_missing_members(self) -> bool:
         return any(average.missing for average in self.averages)
 
-    @property
+    @cached_property
     def best(self) -> dict[Column, float]:
-        """The best score in each column, for highlighting."""
+        """The best score in each column, for highlighting (templates ask per cell: computed once)."""
         best: dict[Column, float] = {}
         for column in self.columns:
             values = [v for row in self.rows if (v := row.scores.get(column)) is not None]
@@ -214,10 +215,11 @@ def build_boards(results: Sequence[ResultRecord], suites: Mapping[str, Suite] | 
     by_suite: dict[str, list[ResultRecord]] = defaultdict(list)
     for record in latest(results):
         by_suite[record.suite].append(record)
-    return [_board(suite, by_suite[suite], (suites or {}).get(suite)) for suite in sorted(by_suite)]
+    book = ReferenceBook()
+    return [_board(suite, by_suite[suite], book, (suites or {}).get(suite)) for suite in sorted(by_suite)]
 
 
-def _board(suite: str, records: list[ResultRecord], spec: Suite | None = None) -> SuiteBoard:
+def _board(suite: str, records: list[ResultRecord], book: ReferenceBook, spec: Suite | None = None) -> SuiteBoard:
     ranked_records = [r for r in records if sweep_of(r) is None]
     sweep_records = [r for r in records if sweep_of(r) is not None]
     metric = _main_metric(ranked_records or sweep_records)
@@ -232,7 +234,7 @@ def _board(suite: str, records: list[ResultRecord], spec: Suite | None = None) -
     for record in ranked_records:
         by_model[record.display_name].append(record)
     groups = {d.name: d.group for d in spec.spec.datasets if d.group} if spec else {}
-    rows = [_row(model, by_model[model], columns, metric, column_of, groups) for model in sorted(by_model)]
+    rows = [_row(model, by_model[model], columns, metric, column_of, groups, book) for model in sorted(by_model)]
     rows.sort(key=lambda r: (r.average is None, -(r.average or 0.0), r.model))
     for position, row in enumerate(rows, start=1):
         row.rank = position
@@ -240,7 +242,7 @@ def _board(suite: str, records: list[ResultRecord], spec: Suite | None = None) -
         Reproduction(record.display_name, column_of(record), name, value, reference)
         for record in sorted(ranked_records, key=lambda r: (r.display_name, r.dataset, r.language))
         for name, value in record.metrics.items()
-        if (reference := find_reference(record, name)) is not None
+        if (reference := book.find(record, name)) is not None
     ]
     return SuiteBoard(
         suite=suite,
@@ -280,13 +282,14 @@ def _row(
     metric: str,
     column_of: ColumnOf,
     groups: Mapping[str, str],
+    book: ReferenceBook,
 ) -> ModelRow:
     cells = {
         column_of(record): Cell(
             value=record.metrics.get(metric),
             sampled=record.sampled,
             result_id=result_id(record),
-            reference=find_reference(record, metric),
+            reference=book.find(record, metric),
         )
         for record in records
     }
@@ -313,7 +316,7 @@ def _row(
         cells=cells,
         average=average,
         cost=cost,
-        average_reference=average_reference(records, metric) if average is not None else None,
+        average_reference=book.average(records, metric) if average is not None else None,
     )
 
 
