@@ -114,16 +114,31 @@ def main() -> None:
             start = time.perf_counter()
             written = store.encode(encoder, texts, "en", "document")
             write_s = time.perf_counter() - start - encoder.generate_s
+            if written.status.computed_shards:
+                per_s = stored_bytes / 2**20 / write_s
+                print(
+                    f"write (store only): {write_s:.1f} s, {per_s:.0f} MiB/s, {args.passages / write_s:,.0f} passages/s"
+                )
+                print(f"  (+{encoder.generate_s:.1f} s generating the synthetic vectors, not counted)", flush=True)
+            else:
+                print("write: every shard was already in --dir (reused); nothing written", flush=True)
             start = time.perf_counter()
             again = store.encode(encoder, texts, "en", "document")
             assert again.status.computed_shards == 0
             index = make_index("dense", {"kind": "faiss-flat"})
             index.build_from_shards(again.shards)
-            reopen_s = time.perf_counter() - start
+            print(f"reopen {written.status.shards} stored shards, build the index: {time.perf_counter() - start:.2f} s")
+            print(
+                f"  ({index.describe()['blocks']} blocks, {index.describe()['blocks_on_disk']} read from disk per search)"
+            )
             start = time.perf_counter()
             read_bytes = sum(block.nbytes for _, block in index.blocks())  # one full pass, as a search makes
             read_s = time.perf_counter() - start
-
+            print(
+                f"read every vector: {read_s:.1f} s, {stored_bytes / 2**20 / read_s:.0f} MiB/s stored "
+                f"({read_bytes / 2**20 / read_s:.0f} MiB/s as float32)",
+                flush=True,
+            )
             rows = np.sort(np.random.default_rng(args.seed + 1).choice(args.passages, args.queries, replace=False))
             size = args.shard_size
             queries = np.stack([np.asarray(again.shards[row // size].vectors[row % size]) for row in rows])
@@ -131,18 +146,9 @@ def main() -> None:
             start = time.perf_counter()
             result = index.search(DenseRepresentation(queries), args.k)
             search_s = time.perf_counter() - start
-        found_self = float(np.mean(result.indices[:, 0] == rows))
-        per_s = stored_bytes / 2**20 / write_s
-        print(f"write (store only): {write_s:8.1f} s  {per_s:6.0f} MiB/s  {args.passages / write_s:10,.0f} passages/s")
-        print(f"  (+{encoder.generate_s:.1f} s generating the synthetic vectors, not counted)")
-        print(f"reopen {written.status.shards} stored shards: {reopen_s:.2f} s")
-        print(
-            f"read every vector:  {read_s:8.1f} s  {stored_bytes / 2**20 / read_s:6.0f} MiB/s stored "
-            f"({read_bytes / 2**20 / read_s:.0f} MiB/s as float32)"
-        )
         per_query = 1000 * search_s / args.queries
         print(f"search {args.queries} queries, k={args.k}: {search_s:.1f} s, {per_query:.1f} ms per query")
-        print(f"top-1 is the query's own passage: {found_self:.4f}")
+        print(f"top-1 is the query's own passage: {float(np.mean(result.indices[:, 0] == rows)):.4f}")
         print(f"peak resident memory: {gib(memory.peak_bytes)} (baseline {gib(memory.baseline_bytes)})")
     finally:
         if args.dir is None:
