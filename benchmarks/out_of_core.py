@@ -128,9 +128,8 @@ def main() -> None:
             index = make_index("dense", {"kind": "faiss-flat"})
             index.build_from_shards(again.shards)
             print(f"reopen {written.status.shards} stored shards, build the index: {time.perf_counter() - start:.2f} s")
-            print(
-                f"  ({index.describe()['blocks']} blocks, {index.describe()['blocks_on_disk']} read from disk per search)"
-            )
+            layout = index.describe()
+            print(f"  ({layout['blocks']} blocks, {layout['blocks_on_disk']} of them read from disk at each search)")
             start = time.perf_counter()
             read_bytes = sum(block.nbytes for _, block in index.blocks())  # one full pass, as a search makes
             read_s = time.perf_counter() - start
