@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.report.references import references_for
+from harness.report.references import ReferenceBook
 from tests.test_source_mkqa import write_local
 
 runner = CliRunner()
@@ -79,5 +79,6 @@ def test_a_card_reference_for_answer_recall_matches_the_result() -> None:
              "source": "paper"},
         ],
     }  # fmt: skip
-    [found] = references_for(card, suite="mkqa", dataset="mkqa", language="ar-en", metric="answer-recall@100")
+    book = ReferenceBook()
+    [found] = book.references_for(card, suite="mkqa", dataset="mkqa", language="ar-en", metric="answer-recall@100")
     assert (found.value, found.source) == (0.7, "paper")
