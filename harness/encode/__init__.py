@@ -3,6 +3,7 @@
 from harness.encode.encoder import Encoder, EncodeSettings, Family, ProgressCallback, length_sorted_batches
 from harness.encode.representations import (
     DenseRepresentation,
+    HybridRepresentation,
     MultiVectorRepresentation,
     Representation,
     SparseRepresentation,
@@ -15,6 +16,7 @@ __all__ = [
     "EncodeSettings",
     "Encoder",
     "Family",
+    "HybridRepresentation",
     "MultiVectorRepresentation",
     "ProgressCallback",
     "Representation",
