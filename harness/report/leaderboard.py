@@ -14,7 +14,7 @@ from statistics import fmean
 
 from harness.record import ResultRecord
 from harness.report.references import Reference, average_reference, find_reference
-from harness.results import Sweep, hardware_label, sweep_of
+from harness.results import Sweep, fusion_of, hardware_label, sweep_of
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,12 @@ class ModelRow:
     cost: Cost
     rank: int = 0
     average_reference: Reference | None = None
+    components: tuple[str, ...] = ()  # the fused models, for a result of `harness fuse`
+
+    @property
+    def family_label(self) -> str:
+        """The family, or for a fused row what it fuses (its cost is theirs summed)."""
+        return f"fused: {' + '.join(self.components)}" if self.components else self.family
 
     @property
     def average_delta(self) -> float | None:
@@ -281,6 +287,7 @@ def _row(model: str, records: list[ResultRecord], columns: list[Column], metric:
         hardware=" / ".join(sorted({hardware_label(r) for r in records})),
     )
     average = _mean([cells[c].value for c in columns]) if complete else None
+    fusion = fusion_of(records[0])
     return ModelRow(
         model=model,
         family=records[0].model.family,
@@ -288,6 +295,7 @@ def _row(model: str, records: list[ResultRecord], columns: list[Column], metric:
         average=average,
         cost=cost,
         average_reference=average_reference(records, metric) if average is not None else None,
+        components=tuple(fusion.component_models) if fusion else (),
     )
 
 
