@@ -120,3 +120,41 @@ def test_a_missing_sparse_head_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         encoder_for(folder)
     assert caught.value.key == "parameters.sparse_head_file" and "sparse_linear.pt" in caught.value.reason
+
+
+def test_a_hybrid_run_records_its_family_weights_and_candidate_depth(tmp_path: Path, tiny_beir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+    from harness.results import load
+
+    folder = write_tiny_bge_m3(tmp_path / "m3")
+    card = tmp_path / "hybrid.yaml"
+    card.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tiny-hybrid",
+                "adapter": "bge-m3-hybrid",
+                "parameters": {"path": folder.name},
+                "index": {"kind": "hybrid-rerank", "candidates": 3},
+            }
+        )
+    )
+    outcome = CliRunner().invoke(
+        app,
+        ["run", "--data", str(tiny_beir), "--language", "en", "-m", str(card), "--results-dir", str(tmp_path / "r"),
+         "--no-energy", "--no-report", "--latency-sample", "2"],
+    )  # fmt: skip
+    assert outcome.exit_code == 0, outcome.output
+    [stored] = load(tmp_path / "r")
+    record = stored.record
+    assert record.model.family == "hybrid" and record.model.details["mode_weights"] == {
+        "dense": 0.4,
+        "sparse": 0.2,
+        "colbert": 0.4,
+    }
+    assert record.index["kind"] == "hybrid-rerank" and record.index["candidate_depth"] == 3
+    per_query: dict[str, int] = {}
+    for line in stored.run_lines():
+        per_query[line.split()[0]] = per_query.get(line.split()[0], 0) + 1
+    assert set(per_query.values()) == {3}
