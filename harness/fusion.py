@@ -222,17 +222,20 @@ def tune(
 def fusion_latencies(
     runs: Sequence[Mapping[str, Mapping[str, float]]], spec: FusionSpec, params: Mapping[str, Any], sample: int
 ) -> list[float]:
-    """Seconds to fuse one query's results, on a fixed sample of queries (the first one a warm-up)."""
+    """Seconds to fuse one query's results, on a fixed sample of queries, after a warm-up that also
+    keeps numba's first compilation out of every timing (with a sample of 0 too)."""
     query_ids = list(dict.fromkeys(q for run in runs for q in run))
-    if sample <= 0 or not query_ids:
+    if not query_ids:
         return []
-    rows = np.random.default_rng(0).permutation(len(query_ids))[: min(sample, len(query_ids))]
+    rows = np.random.default_rng(0).permutation(len(query_ids))[: max(1, min(sample, len(query_ids)))]
 
     def single(row: int) -> list[dict[str, dict[str, float]]]:
         query = query_ids[int(row)]
         return [{query: dict(run.get(query, {}))} for run in runs]
 
     fuse(single(rows[0]), spec, params)
+    if sample <= 0:
+        return []
     latencies = []
     for row in rows:
         one = single(row)

