@@ -70,6 +70,50 @@ def sweep_of(record: ResultRecord) -> Sweep | None:
         ) from None
 
 
+class FusionComponent(BaseModel):
+    """One run a fused result was made from: the result it was read from and a hash of its TREC run."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    family: str
+    result: str  # the component's result JSON, relative to the results folder
+    created_at: str
+    run_sha256: str
+
+
+class FusionInfo(BaseModel):
+    """How a fused result was made (written by `harness fuse`): ranx's method, the components, what tuned it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    method: str
+    norm: str | None
+    params: dict[str, Any]
+    components: list[FusionComponent]
+    tuning: dict[str, Any] | None = None
+    cost: dict[str, str] = {}
+
+    @property
+    def component_models(self) -> list[str]:
+        return [component.model for component in self.components]
+
+
+def fusion_of(record: ResultRecord) -> FusionInfo | None:
+    """The record's `fusion` field (written by `harness fuse`), or None for a single model's result."""
+    raw = (record.model_extra or {}).get("fusion")
+    if raw is None:
+        return None
+    try:
+        return FusionInfo.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InputError(
+            f"malformed fusion block in a {record.model.name} result: {first['msg']}",
+            key="fusion." + ".".join(str(p) for p in first["loc"]),
+        ) from None
+
+
 def hardware_label(record: ResultRecord) -> str:
     """The accelerator's name, else the CPU model and core count the result was measured on."""
     hardware = record.environment.get("hardware", {})

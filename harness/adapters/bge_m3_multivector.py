@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from harness.adapters.common import card_parameters, read_tensors
+from harness.adapters.common import card_parameters, load_linear_head
 from harness.adapters.multivector import TokenizedText, TokenVectorEncoder, load_tokenizer
 from harness.adapters.weights import WeightsSpec, resolve_weights
 from harness.cards import ModelCard
@@ -61,21 +61,9 @@ class BgeM3MultivectorEncoder(TokenVectorEncoder):
         self.projection.eval().to(self._device)
 
     def _head(self, dtype: Any) -> Any:
-        torch = self._torch
         path = self.weights.path / self.params.head_file
-        if not path.is_file():
-            raise InputError(f"BGE-M3 head not found: {path}", path=self.card.path, key="parameters.head_file")
-        state = read_tensors(path)
         hidden = self.model.config.hidden_size
-        weight, bias = state.get("weight"), state.get("bias")
-        if weight is None or bias is None or weight.ndim != 2 or weight.shape[1] != hidden:
-            shapes = {key: list(value.shape) for key, value in state.items()}
-            raise InputError(
-                f"expected an nn.Linear state dict (weight [dim, {hidden}], bias [dim]); found {shapes}", path=path
-            )
-        linear = torch.nn.Linear(hidden, weight.shape[0], dtype=dtype)
-        linear.load_state_dict({"weight": weight.to(dtype), "bias": bias.to(dtype)})
-        return linear
+        return load_linear_head(path, hidden, dtype, self.card, "parameters.head_file")
 
     def _tokenize(self, texts: Sequence[str], max_length: int) -> list[TokenizedText]:
         encoded = self.tokenizer(list(texts), truncation=True, max_length=max_length)

@@ -95,3 +95,31 @@ def read_tensors(path: Path) -> dict[str, Any]:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as error:  # a truncated or non-torch file; weights_only refuses pickled code too
         raise InputError(f"cannot read the checkpoint: {error}", path=path) from None
+
+
+def load_linear_head(
+    path: Path, hidden: int, dtype: Any, card: ModelCard, key: str, out_features: int | None = None
+) -> Any:
+    """A head saved as an nn.Linear state dict (weight [out, hidden], bias [out]), e.g. BGE-M3's
+    `colbert_linear.pt` and `sparse_linear.pt`; a missing or misshapen file names the card key."""
+    import torch
+
+    if not path.is_file():
+        raise InputError(f"BGE-M3 head not found: {path}", path=card.path, key=key)
+    state = read_tensors(path)
+    weight, bias = state.get("weight"), state.get("bias")
+    if (
+        weight is None
+        or bias is None
+        or weight.ndim != 2
+        or weight.shape[1] != hidden
+        or (out_features is not None and weight.shape[0] != out_features)
+    ):
+        shapes = {name: list(value.shape) for name, value in state.items()}
+        rows = out_features if out_features is not None else "dim"
+        raise InputError(
+            f"expected an nn.Linear state dict (weight [{rows}, {hidden}], bias [{rows}]); found {shapes}", path=path
+        )
+    linear = torch.nn.Linear(hidden, weight.shape[0], dtype=dtype)
+    linear.load_state_dict({"weight": weight.to(dtype), "bias": bias.to(dtype)})
+    return linear

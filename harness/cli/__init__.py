@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import cache, compare, distill, explain, export, fetch, gate, listing, report, run, sweep
+from harness.cli import cache, compare, distill, explain, export, fetch, fuse, gate, listing, report, run, sweep
 
 app = typer.Typer(
     name="harness",
@@ -22,6 +22,7 @@ app.command("run")(run.run_command)
 app.command("report")(report.report_command)
 app.command("fetch")(fetch.fetch_command)
 app.command("compare")(compare.compare_command)
+app.command("fuse")(fuse.fuse_command)
 app.command("gate")(gate.gate_command)
 app.command("export")(export.export_command)
 app.command("sweep")(sweep.sweep_command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
@@ -302,6 +303,12 @@ def run_command(
     ] = None,
     local: LocalOption = None,
     metrics: MetricsOption = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            help="Evaluate this split instead of each dataset's own, e.g. `dev` to tune `harness fuse --optimize` on.",
+        ),
+    ] = None,
     max_queries: MaxQueriesOption = None,
     corpus_sample: CorpusSampleOption = None,
     seed: SeedOption = 0,
@@ -427,6 +434,8 @@ def run_command(
             maxp=maxp,
             metrics=comma_list(metrics),
         )
+        if split:
+            units = [dataclasses.replace(unit, split=split) for unit in units]
         cards, defaults = _load_cards(model, chosen, cards_dir or [])
         index_spec = _index_override(index, cards)
         encode = EncodeSettings(

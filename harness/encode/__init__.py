@@ -12,6 +12,7 @@ from harness.encode.encoder import (
 )
 from harness.encode.representations import (
     DenseRepresentation,
+    HybridRepresentation,
     MultiVectorRepresentation,
     Representation,
     SparseRepresentation,
@@ -26,6 +27,7 @@ __all__ = [
     "EncodeSettings",
     "Encoder",
     "Family",
+    "HybridRepresentation",
     "MultiVectorRepresentation",
     "ProgressCallback",
     "Representation",

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 ProgressCallback = Callable[[int], None]
 """Called with the number of texts just encoded, so a caller can drive a progress bar."""
 
-Family = Literal["dense", "sparse", "multivector"]
+Family = Literal["dense", "sparse", "multivector", "hybrid"]
 
 _RUN_ONLY_DETAILS = frozenset({"device", "batch_size", "language_routing"})
 
@@ -69,7 +69,7 @@ class EncodeSettings:
 
 
 class Encoder(ABC):
-    """Encodes queries and documents into one of the three representation families.
+    """Encodes queries and documents into one of the representation families.
 
     Adapters that need corpus statistics (BM25) compute them in `encode_documents`, so callers
     always encode the documents first.

@@ -1,9 +1,11 @@
-"""The three shapes a retriever's output can take. Each has its own scorer and index.
+"""The shapes a retriever's output can take. Each has its own scorer and index.
 
 - `DenseRepresentation`: one vector per text (bi-encoders); scored by inner product.
 - `SparseRepresentation`: one weight per vocabulary term (BM25, SPLADE, MILCO); scored by dot
   product; the vocabulary keeps every column readable as a word.
 - `MultiVectorRepresentation`: a ragged bag of token vectors per text (ColBERT); scored by MaxSim.
+- `HybridRepresentation`: one of each of the above per text, from one forward pass (BGE-M3's "All"
+  mode); scored by the sum of the three scores, candidates from the dense part.
 """
 
 from __future__ import annotations
@@ -160,13 +162,53 @@ class MultiVectorRepresentation:
         return cls(vectors=vectors, offsets=offsets)
 
 
-Representation = DenseRepresentation | SparseRepresentation | MultiVectorRepresentation
+@dataclass(frozen=True)
+class HybridRepresentation:
+    """A dense, a sparse and a multi-vector representation of the same texts, row i of each for text i.
+
+    Its score is the plain sum of the three parts' scores (inner product, dot product, MaxSim): an
+    adapter that weighs the parts folds its weights into the query parts, so every hybrid index
+    returns the model's own weighted score.
+    """
+
+    dense: DenseRepresentation
+    sparse: SparseRepresentation
+    multivector: MultiVectorRepresentation
+
+    def __post_init__(self) -> None:
+        lengths = {len(self.dense), len(self.sparse), len(self.multivector)}
+        if len(lengths) != 1:
+            raise ValueError(
+                f"hybrid parts must hold the same texts: dense {len(self.dense)}, sparse {len(self.sparse)}, "
+                f"multivector {len(self.multivector)} rows"
+            )
+
+    def __len__(self) -> int:
+        return len(self.dense)
+
+    @property
+    def nbytes(self) -> int:
+        return self.dense.nbytes + self.sparse.nbytes + self.multivector.nbytes
+
+    def select(self, rows: np.ndarray) -> HybridRepresentation:
+        return HybridRepresentation(self.dense.select(rows), self.sparse.select(rows), self.multivector.select(rows))
+
+
+
+Representation = DenseRepresentation | SparseRepresentation | MultiVectorRepresentation | HybridRepresentation
 
 
 def concatenate(parts: Sequence[Representation]) -> Representation:
     """Representations of the same family, one after the other, as one in memory (a copy, even of one part:
     parts may be read-only memory maps of the embedding store)."""
     first = parts[0]
+    if isinstance(first, HybridRepresentation):
+        hybrids = [part for part in parts if isinstance(part, HybridRepresentation)]
+        return HybridRepresentation(
+            concatenate([part.dense for part in hybrids]),  # type: ignore[arg-type]
+            concatenate([part.sparse for part in hybrids]),  # type: ignore[arg-type]
+            concatenate([part.multivector for part in hybrids]),  # type: ignore[arg-type]
+        )
     if isinstance(first, DenseRepresentation):
         return DenseRepresentation(np.concatenate([part.vectors for part in parts], axis=0))  # type: ignore[union-attr]
     if isinstance(first, SparseRepresentation):

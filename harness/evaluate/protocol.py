@@ -117,20 +117,25 @@ def _numba_cache_dir() -> Path:
     return Path(cache_home) / "harness" / "numba"
 
 
-def _ranx_metrics() -> ModuleType:
-    """Import ranx's metrics on first use: numba compiles them (~45 s), cached on disk across processes.
+def import_ranx() -> ModuleType:
+    """Import ranx on first use: numba compiles its functions (~45 s), cached on disk across processes.
 
     ranx jits with `cache=True`; NUMBA_CACHE_DIR, unless the user set it, points that cache at a user
-    directory so it also works where site-packages is read-only.
+    directory so it also works where site-packages is read-only. Every use of ranx (metrics, fusion)
+    imports it through here.
     """
     if not os.environ.get("NUMBA_CACHE_DIR"):
         os.environ["NUMBA_CACHE_DIR"] = str(_numba_cache_dir())
         from numba.core import config
 
         config.reload_config()  # numba may have read its environment before ranx is imported
-    from ranx import metrics
+    import ranx
 
-    return metrics
+    return ranx
+
+
+def _ranx_metrics() -> ModuleType:
+    return import_ranx().metrics
 
 
 def _bpref(metrics: ModuleType, judged: Any, ranked: Any, judged_arrays: list[np.ndarray], level: int) -> np.ndarray:

@@ -18,7 +18,12 @@ from harness.encode import Family
 from harness.errors import InputError
 from harness.index.base import Index, IndexParams, SearchResult, top_k_rows
 
-DEFAULT_INDEX: dict[str, str] = {"dense": "faiss-flat", "sparse": "sparse-exact", "multivector": "maxsim-exact"}
+DEFAULT_INDEX: dict[str, str] = {
+    "dense": "faiss-flat",
+    "sparse": "sparse-exact",
+    "multivector": "maxsim-exact",
+    "hybrid": "hybrid-rerank",
+}
 
 
 def available_index_kinds() -> list[str]:

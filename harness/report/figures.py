@@ -40,6 +40,8 @@ def _cost_scatter(
         label = row.model + (" (partial)" if partial else "")
         scope = " over the languages it has" if partial else ""
         tooltip = f"{row.model}: {board.metric} {score:.4f}{scope}; {value:.4g} {unit}"
+        if row.components:
+            tooltip += f" (fused from {', '.join(row.components)}: their cost summed)"
         points.append(charts.Point(value, score, label, row.model, tooltip))
     if not points:
         return None

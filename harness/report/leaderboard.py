@@ -16,7 +16,7 @@ from statistics import fmean
 from harness.averages import SuiteAverage, suite_averages
 from harness.record import ResultRecord
 from harness.report.references import Reference, ReferenceBook
-from harness.results import Sweep, hardware_label, sweep_of
+from harness.results import Sweep, fusion_of, hardware_label, sweep_of
 from harness.suite import Suite
 
 
@@ -80,6 +80,12 @@ class ModelRow:
     cost: Cost
     rank: int = 0
     average_reference: Reference | None = None
+    components: tuple[str, ...] = ()  # the fused models, for a result of `harness fuse`
+
+    @property
+    def family_label(self) -> str:
+        """The family, or for a fused row what it fuses (its cost is theirs summed)."""
+        return f"fused: {' + '.join(self.components)}" if self.components else self.family
 
     @property
     def average_delta(self) -> float | None:
@@ -310,6 +316,7 @@ def _row(
     )
     values = {c: value for c in columns if c in cells and (value := cells[c].value) is not None}
     average = _grouped_mean(values, groups) if complete and columns else None
+    fusion = fusion_of(records[0])
     return ModelRow(
         model=model,
         family=records[0].model.family,
@@ -317,6 +324,7 @@ def _row(
         average=average,
         cost=cost,
         average_reference=book.average(records, metric) if average is not None else None,
+        components=tuple(fusion.component_models) if fusion else (),
     )
 
 
