@@ -143,8 +143,9 @@ class ShardWorker:
 class _Worker:
     name: str
     actor: Any
-    info: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)  # as of its last (re)start
     restarts: int = 0
+    stale: bool = False  # restarted since `info` was read
 
 
 class RayEncodingPool:
@@ -210,6 +211,10 @@ class RayEncodingPool:
         self, store: EmbeddingStore, encoder: Encoder, jobs: Sequence[ShardJob], progress: ProgressCallback | None
     ) -> list[ShardReport]:
         """Every job encoded by some worker; a worker that dies is restarted by Ray and its shard handed out again."""
+        for job in {(job.language, job.role): job for job in reversed(jobs) if job.texts}.values():
+            # One text encoded on the driver per (language, role): an unknown language fails here before any
+            # work is sent, and the driver's encoder describes its language routing as a one-process run's does.
+            (encoder.encode_queries if job.role == "query" else encoder.encode_documents)(job.texts[:1], job.language)
         workers = self._start(encoder)
         queue = deque(jobs)
         attempts = dict.fromkeys((job.number for job in jobs), 0)
@@ -233,6 +238,7 @@ class RayEncodingPool:
                 report = self._ray.get(ref)
             except self._ray.exceptions.RayActorError as error:
                 worker.restarts += 1
+                worker.stale = True
                 self._redone.append({"worker": worker.name, "shard": job.number, "entry": job.entry.name})
                 if attempts[job.number] >= MAX_ATTEMPTS:
                     raise HarnessError(
@@ -254,13 +260,16 @@ class RayEncodingPool:
         return dict(self._in_flight)
 
     def worker_pids(self) -> dict[str, int]:
-        """Each worker's current process id (it changes when Ray restarts a worker)."""
-        return {worker.name: self._call(worker.actor.info.remote(), worker.name)["pid"] for worker in self._workers}
+        """Each worker's process id as of its last start (Ray gives a restarted worker a new process)."""
+        return {worker.name: int(worker.info["pid"]) for worker in self._workers}
 
     def describe(self) -> dict[str, Any]:
         """The cluster as a result records it: nodes, workers and their hardware, restarts and redone shards."""
         workers = []
         for worker in self._workers:
+            if worker.stale:  # a restarted worker may be another process, even on another node
+                worker.info = self._call(worker.actor.info.remote(), worker.name)
+                worker.stale = False
             info = {key: value for key, value in worker.info.items() if key != "output_identity"}
             workers.append({"name": worker.name, **info, "restarts": worker.restarts})
         return {
