@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import socket
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,6 +39,7 @@ LOCAL = "local"  # start a Ray instance on this machine for the run
 AUTO = "auto"  # the cluster `ray start` runs on this node (or RAY_ADDRESS)
 MAX_ATTEMPTS = 3  # a shard that kills its worker this many times fails the run (an OOM, a bad node)
 CONNECT_TIMEOUT_S = 5.0
+READY_TIMEOUT_S = 600.0  # how long a restarted worker may take to load its model again
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,8 @@ class _Worker:
     actor: Any
     info: dict[str, Any] = field(default_factory=dict)  # as of its last (re)start
     restarts: int = 0
-    stale: bool = False  # restarted since `info` was read
+    probe: Any = None  # while Ray restarts it: the pending call that tells when it is back
+    back_by: float = 0.0  # ... and when it is dropped if it is not
 
 
 class RayEncodingPool:
@@ -218,60 +221,84 @@ class RayEncodingPool:
         workers = self._start(encoder)
         queue = deque(jobs)
         attempts = dict.fromkeys((job.number for job in jobs), 0)
-        idle = list(range(len(workers)))
-        in_flight: dict[Any, tuple[int, ShardJob]] = {}
+        idle = [index for index, worker in enumerate(workers) if worker.probe is None]
+        # A shard, or None: a probe asking whether a restarted worker is back (kept across calls).
+        pending: dict[Any, tuple[int, ShardJob | None]] = {
+            worker.probe: (index, None) for index, worker in enumerate(workers) if worker.probe is not None
+        }
         reports: list[ShardReport] = []
         root = str(store.root)
-        while queue or in_flight:
+        while queue or any(job is not None for _, job in pending.values()):
             while queue and idle:
                 index, job = idle.pop(0), queue.popleft()
                 attempts[job.number] += 1
                 ref = workers[index].actor.encode_shard.remote(root, store.shard_size, store.dtype, job)
-                in_flight[ref] = (index, job)
+                pending[ref] = (index, job)
                 self._in_flight[workers[index].name] = job.number
-            [ref], _ = self._ray.wait(list(in_flight), num_returns=1)
-            index, job = in_flight.pop(ref)
+            if not pending:
+                raise HarnessError(f"every Ray worker of {encoder.card.name} is gone; {len(queue)} shards left undone")
+            [ref], _ = self._ray.wait(list(pending), num_returns=1)
+            index, job = pending.pop(ref)
             worker = workers[index]
-            self._in_flight.pop(worker.name, None)
-            idle.append(index)
             try:
-                report = self._ray.get(ref)
+                value = self._ray.get(ref)
             except self._ray.exceptions.RayActorError as error:
-                worker.restarts += 1
-                worker.stale = True
-                self._redone.append({"worker": worker.name, "shard": job.number, "entry": job.entry.name})
-                if attempts[job.number] >= MAX_ATTEMPTS:
-                    raise HarnessError(
-                        f"shard {job.number} of {job.entry} killed its worker {MAX_ATTEMPTS} times "
-                        f"(last on host {worker.info.get('host')}): {type(error).__name__}"
-                    ) from None
-                queue.appendleft(job)
+                if job is not None:
+                    self._in_flight.pop(worker.name, None)
+                    self._lost(worker, job, attempts[job.number], error)
+                    queue.appendleft(job)
+                    worker.back_by = time.monotonic() + READY_TIMEOUT_S
+                worker.probe = None
+                if time.monotonic() < worker.back_by:
+                    time.sleep(0.2)  # Ray is restarting it: ask again shortly
+                    worker.probe = worker.actor.info.remote()
+                    pending[worker.probe] = (index, None)
                 continue
             except self._ray.exceptions.RayTaskError:
-                self._call(ref, f"{worker.name} failed on shard {job.number}")
+                self._call(ref, f"{worker.name} failed on shard {job.number if job else '?'}")
                 raise
-            reports.append(replace(report, worker=worker.name))
+            idle.append(index)
+            if job is None:
+                worker.info, worker.probe = value, None
+                continue
+            self._in_flight.pop(worker.name, None)
+            reports.append(replace(value, worker=worker.name))
             if progress:
                 progress(len(job.texts))
         return reports
+
+    def _lost(self, worker: _Worker, job: ShardJob, attempts: int, error: Exception) -> None:
+        """A worker died during `job`: Ray restarts it; the shard is handed out again, up to MAX_ATTEMPTS times."""
+        worker.restarts += 1
+        self._redone.append({"worker": worker.name, "shard": job.number, "entry": job.entry.name})
+        if attempts >= MAX_ATTEMPTS:
+            raise HarnessError(
+                f"shard {job.number} of {job.entry} killed its worker {MAX_ATTEMPTS} times "
+                f"(last on host {worker.info.get('host')}): {type(error).__name__}"
+            )
 
     def in_flight(self) -> dict[str, int]:
         """The shard number each busy worker is encoding now (worker name -> shard)."""
         return dict(self._in_flight)
 
     def worker_pids(self) -> dict[str, int]:
-        """Each worker's process id as of its last start (Ray gives a restarted worker a new process)."""
+        """Each worker's process id, once every restarting worker is back (Ray starts it as a new process)."""
+        for worker in self._workers:
+            while worker.probe is not None and time.monotonic() < worker.back_by:
+                try:
+                    worker.info, worker.probe = self._ray.get(worker.probe), None
+                except self._ray.exceptions.RayActorError:
+                    time.sleep(0.2)
+                    worker.probe = worker.actor.info.remote()
         return {worker.name: int(worker.info["pid"]) for worker in self._workers}
 
     def describe(self) -> dict[str, Any]:
         """The cluster as a result records it: nodes, workers and their hardware, restarts and redone shards."""
         workers = []
         for worker in self._workers:
-            if worker.stale:  # a restarted worker may be another process, even on another node
-                worker.info = self._call(worker.actor.info.remote(), worker.name)
-                worker.stale = False
             info = {key: value for key, value in worker.info.items() if key != "output_identity"}
-            workers.append({"name": worker.name, **info, "restarts": worker.restarts})
+            restarting = {"restarting": True} if worker.probe is not None else {}
+            workers.append({"name": worker.name, **info, "restarts": worker.restarts, **restarting})
         return {
             "engine": f"ray {self._ray.__version__}",
             "address": self.settings.address,

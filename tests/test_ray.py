@@ -98,7 +98,10 @@ def assert_same_result(one_process: Path, on_ray: Path) -> None:
     assert one_process.with_name(trec).read_bytes() == on_ray.with_name(trec).read_bytes()
 
 
-@pytest.mark.parametrize("model", ["dense", "splade", "colbert"])
+# Dense runs in the fast suite; the sparse and multi-vector runs take about a minute each on a loaded 2-core box.
+@pytest.mark.parametrize(
+    "model", ["dense", pytest.param("splade", marks=pytest.mark.slow), pytest.param("colbert", marks=pytest.mark.slow)]
+)
 def test_a_ray_run_gives_the_one_process_result_byte_for_byte(model: str, cards, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data = corpus_folder(tmp_path / "data", documents=30)
     one_process = run(data, cards[model], settings(tmp_path, "one", shard_size=7))
@@ -132,6 +135,7 @@ def test_shards_already_stored_are_not_encoded_again(cards, tmp_path: Path) -> N
     assert (entry / "shard-000003").is_dir()
 
 
+@pytest.mark.slow  # about 90 s here: 12 shards large enough to be killed mid-shard
 def test_a_worker_killed_mid_shard_is_replaced_and_the_run_completes_alike(cards, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data = corpus_folder(tmp_path / "data", documents=1200, words=40)
     one_process = run(data, cards["dense"], settings(tmp_path, "one", shard_size=100))
@@ -153,12 +157,14 @@ def test_a_worker_killed_mid_shard_is_replaced_and_the_run_completes_alike(cards
         killer.start()
         on_ray = run(data, cards["dense"], ray_settings, pool)
         killer.join()
+        pids = pool.worker_pids()
         cluster = pool.describe()
     assert killed, "the run ended before a worker could be killed"
     assert_same_result(one_process, on_ray)
     worker_0 = cluster["workers"][0]
     assert worker_0["restarts"] == 1
-    assert worker_0["pid"] != killed[0]
+    assert pids["worker-0"] != killed[0]
+    assert worker_0["pid"] == pids["worker-0"]
     [redone] = cluster["redone_shards"]
     assert redone["worker"] == "worker-0"
     documents = json.loads(on_ray.read_text())["measured"]["encodings"]["documents"]
