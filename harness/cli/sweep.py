@@ -20,13 +20,17 @@ from harness.cli.run import (
     LocalOption,
     MaxQueriesOption,
     NoCacheOption,
+    RayOption,
     RichProgress,
     SeedOption,
     ShardSizeOption,
     StoredDtype,
+    WorkersOption,
     _index_override,
     _select_suite,
+    cluster_settings,
     parse_local,
+    ray_or_not,
     store_settings,
 )
 from harness.data.sampling import Sampling
@@ -126,6 +130,8 @@ def sweep_command(
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
     shard_size: ShardSizeOption = DEFAULT_SHARD_SIZE,
+    ray: RayOption = None,
+    workers: WorkersOption = None,
     suites_dir: Annotated[list[Path] | None, typer.Option("--suites-dir", help="Extra suite folder.")] = None,
     cards_dir: Annotated[list[Path] | None, typer.Option("--cards-dir", help="Extra model card folder.")] = None,
 ) -> None:
@@ -145,6 +151,7 @@ def sweep_command(
     """
     so_far: list[Path] = []  # said on an interrupt or a failure
     with reported_errors(kept=lambda: kept_results(so_far)):
+        cluster = cluster_settings(ray, workers)
         grid = check_run_options(k=k, device=device, country=country, results_dir=results_dir)
         query_rules = _rules([query_prune], "--query-prune")
         if len(query_rules) != 1:
@@ -175,7 +182,10 @@ def sweep_command(
             store=store_settings(cache_dir, no_cache, shard_size, StoredDtype.float32),
         )
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars:
+        with (
+            ray_or_not(cluster) as pool,
+            Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars,
+        ):
             written = sweep_units(
                 units,
                 card,
@@ -184,5 +194,6 @@ def sweep_command(
                 progress=RichProgress(bars),
                 on_result=announce_results(so_far),
                 k=chosen.spec.k,
+                pool=pool,
             )
         console.print(_points_table(written))
