@@ -4,8 +4,8 @@ Everything is what `harness run --ray` uses: a local Ray instance, `RayEncodingP
 the model once, and `EmbeddingStore.encode` writing the shards into a fresh store per measurement.
 Each worker runs torch with `--threads` threads (1 by default, so 2 workers use the 2 cores of this
 machine; the one-process baseline uses the same count). Workers are warmed up on other texts first, so
-model loading is not timed. The corpus is SciFact's documents (../shared/data/beir-scifact) when
-present, else seeded synthetic sentences.
+model loading is not timed. The corpus is the documents of `--data` (default: SciFact in
+../shared/data/beir-scifact, beside the repository) when present, else seeded synthetic sentences.
 
     python benchmarks/ray_scaling.py                                  # all-minilm-l6-v2, 2,000 passages
     python benchmarks/ray_scaling.py --passages 500 --shard-size 50   # a quick look
@@ -34,13 +34,15 @@ from harness.distributed import ClusterSettings, ray_pool
 from harness.encode import EncodeSettings
 from harness.store import EmbeddingStore
 
-SCIFACT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "beir-scifact" / "corpus.jsonl"
+REPO = Path(__file__).resolve().parents[1]
+WORDS = ["the", "a", "retrieval", "model", "encodes", "passages", "into", "vectors", "that", "a", "query", "finds"]
 
 
-def corpus(passages: int) -> list[str]:
-    if SCIFACT.is_file():
+def corpus(data: Path, passages: int) -> list[str]:
+    """The first `passages` documents of a BEIR folder's corpus.jsonl, else seeded synthetic sentences."""
+    if (data / "corpus.jsonl").is_file():
         texts = []
-        with SCIFACT.open(encoding="utf-8") as handle:
+        with (data / "corpus.jsonl").open(encoding="utf-8") as handle:
             for line in handle:
                 row = json.loads(line)
                 texts.append(f"{row.get('title', '')} {row.get('text', '')}".strip())
@@ -48,13 +50,13 @@ def corpus(passages: int) -> list[str]:
                     break
         return texts
     rng = random.Random(0)
-    words = "the a retrieval model encodes passages into vectors that a query searches for".split()
-    return [" ".join(rng.choice(words) for _ in range(rng.randint(40, 160))) for _ in range(passages)]
+    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 160))) for _ in range(passages)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="all-minilm-l6-v2", help="model card name or path")
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "beir-scifact")
     parser.add_argument("--passages", type=int, default=2000)
     parser.add_argument("--shard-size", type=int, default=250)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -62,12 +64,12 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    texts = corpus(args.passages)
+    texts = corpus(args.data, args.passages)
     warm_up = [f"warm-up {text}" for text in texts[: args.shard_size * 2]]
     card = load_card(args.model)
     encoder = load_encoder(card, EncodeSettings(batch_size=args.batch_size, device="cpu"))
     n_shards = -(-len(texts) // args.shard_size)
-    source = "SciFact documents" if SCIFACT.is_file() else "synthetic sentences"
+    source = f"documents of {args.data}" if (args.data / "corpus.jsonl").is_file() else "synthetic sentences"
     print(f"{card.name}: {len(texts)} {source}, {n_shards} shards of {args.shard_size}, {args.threads} thread(s)")
 
     with tempfile.TemporaryDirectory(prefix="ray-scaling-") as folder:
@@ -92,7 +94,8 @@ def main() -> None:
                     )
                     wall = time.perf_counter() - start
                 timings[workers] = (wall, stored.status.encode_s)
-                print(f"{workers} worker{'s' if workers > 1 else ' '}     {wall:8.2f} s  {len(texts) / wall:8.1f} passages/s")
+                name = f"{workers} worker{'s' if workers > 1 else ''}"
+                print(f"{name:<13} {wall:8.2f} s  {len(texts) / wall:8.1f} passages/s")
         finally:
             ray.shutdown()
     speed_up = timings[1][0] / timings[2][0]
