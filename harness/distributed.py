@@ -188,6 +188,7 @@ class RayEncodingPool:
             encode, options, threads = encoder.settings, {"num_cpus": 1}, self.threads
         remote = self._ray.remote(max_restarts=-1, max_task_retries=0, **options)(ShardWorker)
         workers = [_Worker(f"worker-{n}", remote.remote(encoder.card, encode, threads)) for n in range(count)]
+        self._workers = workers  # so that `close` stops them if they are refused
         expected = _identity_digest(encoder.output_identity())
         for worker in workers:
             worker.info = self._call(worker.actor.info.remote(), f"{worker.name} could not load {encoder.card.name}")
@@ -197,7 +198,7 @@ class RayEncodingPool:
                     "driver (other weights or library versions): every node must see the same model files",
                     path=encoder.card.path,
                 )
-        self._model, self._workers = model, workers
+        self._model = model
         return workers
 
     def _call(self, ref: Any, context: str) -> Any:
@@ -209,6 +210,11 @@ class RayEncodingPool:
             if isinstance(cause, HarnessError):
                 raise cause from None
             raise HarnessError(f"{context}: {cause!r}") from None
+        except self._ray.exceptions.RayActorError as error:  # e.g. its constructor failed: the model is not there
+            cause = getattr(error, "cause", None)
+            if isinstance(getattr(cause, "cause", None), HarnessError):
+                raise cause.cause from None
+            raise HarnessError(f"{context}: {str(error).strip().splitlines()[0]}") from None
 
     def encode_shards(
         self, store: EmbeddingStore, encoder: Encoder, jobs: Sequence[ShardJob], progress: ProgressCallback | None

@@ -219,3 +219,19 @@ def test_harness_run_on_ray_from_the_command_line(cards, tmp_path: Path) -> None
     [ray_path] = (tmp_path / "ray").rglob("*.json")
     assert_same_result(one_path, ray_path)
     assert json.loads(ray_path.read_text())["measured"]["encodings"]["cluster"]["address"] == "local"
+
+
+def test_a_worker_that_cannot_load_the_model_says_so(tmp_path: Path) -> None:
+    from harness.adapters import load_encoder
+    from harness.cards import load_card_file
+    from harness.errors import HarnessError
+    from harness.store import EmbeddingStore
+
+    model = write_tiny_bert(tmp_path / "bert")
+    encoder = load_encoder(load_card_file(write_card(tmp_path, "dense", model)), EncodeSettings(batch_size=4))
+    model.rename(tmp_path / "moved")  # what a node without the model's files sees
+    with ray_pool(ClusterSettings(workers=1)) as pool, pytest.raises(HarnessError) as raised:
+        EmbeddingStore(tmp_path / "store", shard_size=2).encode(
+            encoder, ["cats purr", "dogs bark"], "en", "document", executor=pool
+        )
+    assert str(raised.value).startswith("worker-0 could not load tiny-dense")
