@@ -235,3 +235,24 @@ def test_a_worker_that_cannot_load_the_model_says_so(tmp_path: Path) -> None:
             encoder, ["cats purr", "dogs bark"], "en", "document", executor=pool
         )
     assert str(raised.value).startswith("worker-0 could not load tiny-dense")
+
+
+@pytest.mark.slow  # two sweeps, one of them starting its own Ray workers
+def test_a_sweep_on_ray_gives_the_one_process_points(cards, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = corpus_folder(tmp_path / "data", documents=20)
+    common = ["sweep", "--data", str(data), "--language", "en", "-m", str(cards["splade"]), "--prune", "topk:0,4"]
+    common += ["--no-energy", "--latency-sample", "2", "--shard-size", "6"]
+    for name, extra in (("one", []), ("ray", ["--ray", "local", "--workers", "2"])):
+        outcome = CliRunner().invoke(
+            app, [*common, "--results-dir", str(tmp_path / name), "--cache-dir", str(tmp_path / f"c-{name}"), *extra]
+        )
+        assert outcome.exit_code == 0, outcome.output
+    for one_path in sorted((tmp_path / "one").rglob("*.json")):
+        [ray_path] = (tmp_path / "ray").rglob(one_path.name)
+        one, on_ray = without_measured(one_path), without_measured(ray_path)
+        for record in (one, on_ray):  # the group is new per sweep; pruning_s is a timing the sweep block keeps
+            del record["sweep"]["group"], record["sweep"]["pruning_s"], record["run_file"]
+        assert (on_ray["metrics"], on_ray["per_query"]) == (one["metrics"], one["per_query"])
+        assert on_ray == one
+    [record] = [json.loads(path.read_text()) for path in (tmp_path / "ray").rglob("*.none.*json")]
+    assert set(record["measured"]["encodings"]["documents"]["workers"]) == {"worker-0", "worker-1"}
