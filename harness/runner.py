@@ -25,6 +25,7 @@ from harness.adapters.common import card_parameters
 from harness.cards import ModelCard
 from harness.data import RetrievalTask
 from harness.data.passages import PassageSplit, max_passage_search, maxp_passages
+from harness.distributed import RayEncodingPool
 from harness.encode import Encoder, EncodeSettings, ProgressCallback, Representation
 from harness.errors import HarnessError, InputError, SourceUnavailableError
 from harness.evaluate import Evaluation
@@ -146,11 +147,13 @@ def encode_texts(
     language: str,
     role: Role,
     progress: ProgressCallback | None = None,
+    pool: RayEncodingPool | None = None,
 ) -> StoredEncoding:
-    """Through the store when the encoder's vectors can be stored, else in memory (BM25)."""
+    """Through the store when the encoder's vectors can be stored, else in memory (BM25); with a Ray
+    `pool`, the missing shards are encoded on its workers."""
     if store is None or not encoder.storable:
         return encode_in_memory(encoder, texts, language, role, progress)
-    return store.encode(encoder, texts, language, role, progress)
+    return store.encode(encoder, texts, language, role, progress, executor=pool)
 
 
 def evaluate_unit(
@@ -164,6 +167,7 @@ def evaluate_unit(
     progress: Progress,
     key: RunKey | None = None,
     store: EmbeddingStore | None = None,
+    pool: RayEncodingPool | None = None,
 ) -> Path:
     """Run one model on one loaded unit and write its result; returns the result JSON's path."""
     label = _label(card, unit)
@@ -172,12 +176,14 @@ def evaluate_unit(
     texts = passages.texts if passages else documents
     with meter.measure(label) as energy, PeakMemory() as memory:
         with progress.task(f"encode documents  {label}", len(texts)) as advance, stopwatch() as t_documents:
-            document_encoding = encode_texts(store, encoder, texts, task.languages.document, "document", advance)
+            document_encoding = encode_texts(store, encoder, texts, task.languages.document, "document", advance, pool)
         index = make_index(encoder.family, resolved_index(card, encoder.family, settings.index), device=encoder.device)
         with progress.task(f"build index       {label}", len(texts)) as advance, stopwatch() as t_build:
             index.build_from_shards(document_encoding.shards, advance)
         with progress.task(f"encode queries    {label}", len(task.queries)) as advance, stopwatch() as t_queries:
-            query_encoding = encode_texts(store, encoder, task.queries.texts, task.languages.query, "query", advance)
+            query_encoding = encode_texts(
+                store, encoder, task.queries.texts, task.languages.query, "query", advance, pool
+            )
             query_vectors = query_encoding.whole()
         with progress.task(f"search            {label}", len(task.queries)) as advance, stopwatch() as t_search:
             if passages:
@@ -201,6 +207,7 @@ def evaluate_unit(
     encodings = {
         "documents": {**document_encoding.status.to_dict(), "wall_s": t_documents.seconds},
         "queries": {**query_encoding.status.to_dict(), "wall_s": t_queries.seconds},
+        **({"cluster": pool.describe()} if pool and encoder.storable else {}),
     }
     record = record.model_copy(update={"run_key": key.to_dict() if key else None, "encodings": encodings})
     stem = result_stem(
@@ -374,6 +381,7 @@ def run_units(
     k: int = 1000,
     on_unavailable: Callable[[ModelCard, HarnessError], None] | None = None,
     on_kept: Callable[[Path], None] | None = None,
+    pool: RayEncodingPool | None = None,
 ) -> list[Path]:
     """Every model on every unit; returns the result paths, written or kept, in run order.
 
@@ -381,7 +389,8 @@ def run_units(
     (`on_kept`) unless `settings.overwrite`; a model is loaded only when one of its units is
     missing, and unloaded before the next. A bad dataset stops the run after the results already
     written, which stay on disk. With `on_unavailable`, a model whose weights cannot be found is
-    reported and skipped instead of failing the run (used for a suite's default models).
+    reported and skipped instead of failing the run (used for a suite's default models). With a Ray
+    `pool` (`harness.distributed`), missing shards are encoded on the cluster's workers.
     """
     progress = progress or SilentProgress()
     code_version()  # before any tokenizer threads exist: it forks git
@@ -418,7 +427,8 @@ def run_units(
                 task = tasks[unit_index]
                 depth = settings.k or k
                 path = evaluate_unit(
-                    encoder, card, plan.unit, task, settings, depth, meter, progress, key=plan.key, store=store
+                    encoder, card, plan.unit, task, settings, depth, meter, progress, key=plan.key, store=store,
+                    pool=pool,
                 )
                 paths.append(path)
                 if on_result:

@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from harness.adapters import card_family, load_encoder
 from harness.cards import ModelCard
+from harness.distributed import RayEncodingPool
 from harness.encode import SparseRepresentation
 from harness.encode.pruning import Pruning, prune
 from harness.errors import InputError
@@ -117,8 +118,10 @@ def sweep_units(
     progress: Progress | None = None,
     on_result: Callable[[Path], None] | None = None,
     k: int = 1000,
+    pool: RayEncodingPool | None = None,
 ) -> list[Path]:
-    """Run the sweep for one sparse model on every unit; returns the written result paths."""
+    """Run the sweep for one sparse model on every unit; returns the written result paths (with a Ray
+    `pool`, the missing shards are encoded on its workers)."""
     progress = progress or SilentProgress()
     family = card_family(card)
     if family != "sparse":
@@ -135,12 +138,20 @@ def sweep_units(
             documents = task.corpus.joined_texts()
             languages = task.languages
             with progress.task(f"encode documents  {label}", len(documents)) as advance:
-                document_encoding = encode_texts(store, encoder, documents, languages.document, "document", advance)
+                document_encoding = encode_texts(
+                    store, encoder, documents, languages.document, "document", advance, pool
+                )
                 document_vectors = document_encoding.whole()
             with progress.task(f"encode queries    {label}", len(task.queries)) as advance:
-                query_encoding = encode_texts(store, encoder, task.queries.texts, languages.query, "query", advance)
+                query_encoding = encode_texts(
+                    store, encoder, task.queries.texts, languages.query, "query", advance, pool
+                )
                 query_vectors = query_encoding.whole()
-            encodings = {"documents": document_encoding.status.to_dict(), "queries": query_encoding.status.to_dict()}
+            encodings = {
+                "documents": document_encoding.status.to_dict(),
+                "queries": query_encoding.status.to_dict(),
+                **({"cluster": pool.describe()} if pool else {}),
+            }
             assert isinstance(document_vectors, SparseRepresentation)
             assert isinstance(query_vectors, SparseRepresentation)
             with stopwatch() as t_query_pruning:

@@ -8,16 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from harness.cli.common import comma_list, console, error_console, reported_errors
 from harness.cli.run import CorpusSampleOption, LocalOption, MaxQueriesOption, SeedOption, parse_local
-from harness.data.sampling import Sampling
 from harness.errors import InputError
-from harness.fusion import FuseSettings, FusionSpec, Tuning, fuse_unit
-from harness.record import read_result
-from harness.results import fusion_of
-from harness.suite import load_suite
 
 
 class Method(str, Enum):
@@ -112,6 +106,14 @@ def fuse_command(
       --tune-split train` (the models run on train too)
     """
     with reported_errors():
+        from rich.table import Table
+
+        from harness.data.sampling import Sampling
+        from harness.fusion import FuseSettings, FusionSpec, Tuning, fuse_unit
+        from harness.record import read_result
+        from harness.results import fusion_of
+        from harness.suite import load_suite
+
         if optimize and tune_split is None:
             raise InputError("--optimize needs --tune-split: the split to tune on", key="--tune-split")
         if tune_split is not None and not optimize:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from harness.cards import ModelCard
+    from harness.distributed import ClusterSettings, RayEncodingPool
     from harness.encode import ProgressCallback
     from harness.runner import StoreSettings
     from harness.suite import Suite
@@ -139,6 +140,45 @@ StoredDtypeOption = Annotated[
         "result records it in its key).",
     ),
 ]
+
+
+RayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="local|auto|ADDRESS",
+        help="Encode the store's missing shards on Ray workers (`pip install harness[ray]`): `local` starts a "
+        "Ray instance on this machine, `auto` joins the cluster `ray start` runs here, `HOST:PORT` (or "
+        "`ray://HOST:PORT`) an existing cluster. --cache-dir must be a folder every node sees. "
+        "See docs/distributed.md.",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="With --ray: Ray workers, each loading the model once (default: one per GPU; on CPU-only clusters "
+        "the CPUs divided by this process's torch threads).",
+    ),
+]
+
+
+def cluster_settings(address: str | None, workers: int | None) -> ClusterSettings | None:
+    """The run's Ray cluster, or None for a one-process run."""
+    from harness.distributed import ClusterSettings
+
+    if address is None:
+        if workers is not None:
+            raise InputError("--workers needs --ray (local, auto or an address)", key="--workers")
+        return None
+    return ClusterSettings(address=address.strip() or "local", workers=workers)
+
+
+def ray_or_not(cluster: ClusterSettings | None) -> contextlib.AbstractContextManager[RayEncodingPool | None]:
+    from harness.distributed import ray_pool
+
+    return ray_pool(cluster) if cluster else contextlib.nullcontext()
 
 
 def store_settings(
@@ -374,6 +414,8 @@ def run_command(
     no_cache: NoCacheOption = False,
     shard_size: ShardSizeOption = None,
     stored_dtype: StoredDtypeOption = StoredDtype.float32,
+    ray: RayOption = None,
+    workers: WorkersOption = None,
     suites_dir: Annotated[
         list[Path] | None, typer.Option("--suites-dir", help="Extra folder of suite YAML files.")
     ] = None,
@@ -392,6 +434,7 @@ def run_command(
     * `harness run --suite miracl --languages sw --local miracl=/data/miracl-sw --max-queries 100`
     * `harness run --suite limit --datasets limit-small --local limit-small=../shared/data/limit-small`
     * `harness run --data ../shared/data/beir-scifact --language en -m bm25 --metrics map,P@30,ndcg@10`
+    * `harness run --data ../shared/data/beir-scifact -m all-minilm-l6-v2 --ray local --workers 2`
 
     Each (model, dataset, language) gets a result JSON under `--results-dir` with metrics,
     per-query scores, timings, index size, memory, energy and provenance, plus its TREC run. Its
@@ -421,6 +464,7 @@ def run_command(
         from harness.report import render_reports
         from harness.runner import RunSettings, run_units
 
+        cluster = cluster_settings(ray, workers)
         grid = check_run_options(
             k=k, device=device, country=country, results_dir=results_dir, report_dir=report_dir if report else None
         )
@@ -463,7 +507,10 @@ def run_command(
             TimeElapsedColumn(),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars:
+        with (
+            ray_or_not(cluster) as pool,
+            Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars,
+        ):
             written = run_units(
                 units,
                 cards,
@@ -476,6 +523,7 @@ def run_command(
                     f"kept {escape(str(path))} (its result exists under the same run key; --overwrite recomputes)",
                     highlight=False,
                 ),
+                pool=pool,
             )
         console.print(_summary(written))
         if report and written:

@@ -20,13 +20,17 @@ from harness.cli.run import (
     MetricsOption,
     NoCacheOption,
     PrecisionOption,
+    RayOption,
     RichProgress,
     SeedOption,
     ShardSizeOption,
     StoredDtype,
+    WorkersOption,
     _index_override,
     _select_suite,
+    cluster_settings,
     parse_local,
+    ray_or_not,
     store_settings,
 )
 from harness.errors import InputError
@@ -131,6 +135,8 @@ def sweep_command(
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
     shard_size: ShardSizeOption = None,
+    ray: RayOption = None,
+    workers: WorkersOption = None,
     suites_dir: Annotated[list[Path] | None, typer.Option("--suites-dir", help="Extra suite folder.")] = None,
     cards_dir: Annotated[list[Path] | None, typer.Option("--cards-dir", help="Extra model card folder.")] = None,
 ) -> None:
@@ -160,6 +166,7 @@ def sweep_command(
         from harness.runner import RunSettings
         from harness.sweep import SweepPlan, sweep_units
 
+        cluster = cluster_settings(ray, workers)
         grid = check_run_options(k=k, device=device, country=country, results_dir=results_dir)
         query_rules = _rules([query_prune], "--query-prune")
         if len(query_rules) != 1:
@@ -193,7 +200,10 @@ def sweep_command(
             store=store_settings(cache_dir, no_cache, shard_size, StoredDtype.float32),
         )
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars:
+        with (
+            ray_or_not(cluster) as pool,
+            Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars,
+        ):
             written = sweep_units(
                 units,
                 card,
@@ -202,5 +212,6 @@ def sweep_command(
                 progress=RichProgress(bars),
                 on_result=announce_results(so_far),
                 k=chosen.spec.k,
+                pool=pool,
             )
         console.print(_points_table(written))

@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -152,6 +152,56 @@ def _vocabulary_from_json(data: dict[str, Any]) -> Vocabulary:
     return Vocabulary(data["name"], data["terms"], views)
 
 
+def shard_folder(entry: Path, number: int) -> Path:
+    return entry / f"shard-{number:06d}"
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """One missing shard of an entry: everything a worker needs to encode and commit it."""
+
+    entry: Path
+    number: int
+    first: int  # the index of its first text in the entry's texts
+    texts: tuple[str, ...]
+    language: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class ShardReport:
+    """What encoding one shard took, and who encoded it (empty: this process)."""
+
+    number: int
+    texts: int
+    encode_s: float
+    computed: bool = True  # False: it was stored already when its turn came (another writer was first)
+    worker: str = ""
+
+
+class ShardExecutor(Protocol):
+    """Encodes an entry's missing shards somewhere else (`harness.distributed.RayEncodingPool`)."""
+
+    def encode_shards(
+        self, store: EmbeddingStore, encoder: Encoder, jobs: Sequence[ShardJob], progress: ProgressCallback | None
+    ) -> list[ShardReport]: ...
+
+
+def worker_shares(reports: Sequence[ShardReport]) -> dict[str, dict[str, float]]:
+    """Shards, texts, seconds and throughput of each worker that encoded some (none: all in this process)."""
+    shares: dict[str, dict[str, float]] = {}
+    for report in sorted(reports, key=lambda report: report.number):
+        if not report.worker:
+            continue
+        share = shares.setdefault(report.worker, {"shards": 0, "texts": 0, "encode_s": 0.0})
+        share["shards"] += 1
+        share["texts"] += report.texts
+        share["encode_s"] += report.encode_s
+    for share in shares.values():
+        share["texts_per_s"] = share["texts"] / share["encode_s"] if share["encode_s"] > 0 else 0.0
+    return dict(sorted(shares.items()))
+
+
 @dataclass(frozen=True)
 class EncodingStatus:
     """How an encoding was obtained in this run: what was computed, what was reused, at what cost."""
@@ -164,6 +214,7 @@ class EncodingStatus:
     location: str
 
     stored: bool = True  # False: encoded in memory, the encoder's vectors cannot be stored (BM25)
+    workers: dict[str, dict[str, float]] = field(default_factory=dict)  # per Ray worker; empty when encoded here
 
     @property
     def cost_s(self) -> float:
@@ -187,6 +238,7 @@ class EncodingStatus:
             "reused_encode_s": self.reused_encode_s,
             "store": self.location if self.stored else None,
             **({} if self.stored else {"not_stored": "the encoder's vectors depend on more than each text"}),
+            **({"workers": self.workers} if self.workers else {}),
         }
 
 
@@ -237,8 +289,51 @@ class EmbeddingStore:
         role: Role,
         progress: ProgressCallback | None = None,
         on_shard: Callable[[int, int], None] | None = None,
+        executor: ShardExecutor | None = None,
     ) -> StoredEncoding:
-        """The encoding of `texts`, from the store where it has it; `on_shard(done, total)` after each shard."""
+        """The encoding of `texts`, from the store where it has it; `on_shard(done, total)` after each shard.
+
+        The missing shards are encoded by `executor` (a Ray pool, `harness.distributed`), else here, one
+        after the other; either way each goes through `encode_shard`.
+        """
+        entry = self.open_entry(encoder, texts, language, role)
+        n_shards = max(1, -(-len(texts) // self.shard_size))
+        jobs: list[ShardJob] = []
+        reused_s = 0.0
+        for number in range(n_shards):
+            first = number * self.shard_size
+            chunk = texts[first : first + self.shard_size]
+            folder = shard_folder(entry, number)
+            if folder.is_dir():
+                reused_s += float(_read_json(folder / "meta.json").get("encode_s", 0.0))
+                if progress:
+                    progress(len(chunk))
+            else:
+                jobs.append(ShardJob(entry, number, first, tuple(chunk), language, role))
+        if executor is not None and jobs:
+            reports = executor.encode_shards(self, encoder, jobs, progress)
+        else:
+            reports = [self.encode_shard(encoder, job, progress) for job in jobs]
+        vocabulary = self._stored_vocabulary(entry)
+        shards: list[Representation] = []
+        for number in range(n_shards):
+            shards.append(read_shard(shard_folder(entry, number), encoder.family, vocabulary))
+            if on_shard:
+                on_shard(number + 1, n_shards)
+        computed = [report for report in reports if report.computed]
+        status = EncodingStatus(
+            n_shards,
+            len(computed),
+            sum(report.texts for report in computed),
+            sum(report.encode_s for report in computed),
+            reused_s,
+            str(entry),
+            workers=worker_shares(computed),
+        )
+        return StoredEncoding(tuple(shards), status, encoder.family)
+
+    def open_entry(self, encoder: Encoder, texts: Sequence[str], language: str, role: Role) -> Path:
+        """The entry's folder, created with its `entry.json` (and a killed writer's half shards removed)."""
         entry, identity = self._entry(encoder, role, language, texts)
         description = {
             "identity": identity,
@@ -256,38 +351,35 @@ class EmbeddingStore:
         except OSError as error:
             message = f"cannot write to the embedding store: {error.strerror}"
             raise InputError(message, path=entry, key="--cache-dir") from None
-        n_shards = max(1, -(-len(texts) // self.shard_size))
-        vocabulary = self._stored_vocabulary(entry)
-        shards: list[Representation] = []
-        computed = texts_encoded = 0
-        encode_s = reused_s = 0.0
-        for number in range(n_shards):
-            folder = entry / f"shard-{number:06d}"
-            first = number * self.shard_size
-            chunk = texts[first : first + self.shard_size]
-            if folder.is_dir():
-                reused_s += float(_read_json(folder / "meta.json").get("encode_s", 0.0))
-                if progress:
-                    progress(len(chunk))
-            else:
-                start = time.perf_counter()
-                if role == "query":
-                    representation = encoder.encode_queries(chunk, language, progress)
-                else:
-                    representation = encoder.encode_documents(chunk, language, progress)
-                seconds = time.perf_counter() - start
-                if isinstance(representation, SparseRepresentation) and vocabulary is None:
-                    _write_json(entry / "vocabulary.json", _vocabulary_to_json(representation.vocabulary))
-                    vocabulary = representation.vocabulary
-                self._commit(folder, representation, {"texts": len(chunk), "encode_s": seconds, "first_text": first})
-                computed += 1
-                texts_encoded += len(chunk)
-                encode_s += seconds
-            shards.append(read_shard(folder, encoder.family, vocabulary))
-            if on_shard:
-                on_shard(number + 1, n_shards)
-        status = EncodingStatus(n_shards, computed, texts_encoded, encode_s, reused_s, str(entry))
-        return StoredEncoding(tuple(shards), status, encoder.family)
+        return entry
+
+    def encode_shard(self, encoder: Encoder, job: ShardJob, progress: ProgressCallback | None = None) -> ShardReport:
+        """Encode one shard and commit it, unless it is stored already (then nothing is encoded).
+
+        The one place a shard is computed, in this process or on a Ray worker: the entry must be the
+        driver's (a worker on another node sees it only when the store is on a shared filesystem).
+        """
+        if not (job.entry / ENTRY_FILE).is_file():
+            raise InputError(
+                f"the embedding store entry is not visible on host {socket.gethostname()}: the store "
+                "(--cache-dir) must be a folder every node of the cluster sees, e.g. on a shared filesystem",
+                path=job.entry,
+                key="--cache-dir",
+            )
+        folder = shard_folder(job.entry, job.number)
+        if folder.is_dir():
+            return ShardReport(job.number, len(job.texts), 0.0, computed=False)
+        start = time.perf_counter()
+        if job.role == "query":
+            representation = encoder.encode_queries(job.texts, job.language, progress)
+        else:
+            representation = encoder.encode_documents(job.texts, job.language, progress)
+        seconds = time.perf_counter() - start
+        if isinstance(representation, SparseRepresentation) and not (job.entry / "vocabulary.json").is_file():
+            # Every shard of an entry has the same vocabulary (the model's): concurrent writers write the same file.
+            _write_json(job.entry / "vocabulary.json", _vocabulary_to_json(representation.vocabulary))
+        self._commit(folder, representation, {"texts": len(job.texts), "encode_s": seconds, "first_text": job.first})
+        return ShardReport(job.number, len(job.texts), seconds)
 
     def _stored_vocabulary(self, entry: Path) -> Vocabulary | None:
         path = entry / "vocabulary.json"
