@@ -83,6 +83,9 @@ class SyntheticEncoder(Encoder):
 
     encode_queries = encode_documents
 
+    def document_budget(self, language: str) -> None:
+        return None  # passages are vectors already: nothing to split
+
     def describe(self) -> dict[str, Any]:
         return {"synthetic": "seeded Gaussian", "dim": self.dim, "seed": self.seed}
 
