@@ -21,6 +21,13 @@ def _private_embedding_store(tmp_path_factory: pytest.TempPathFactory, monkeypat
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path_factory.mktemp("harness-cache")))
 
 
+@pytest.fixture(scope="session")
+def scifact_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedding store for the slow tests that encode SciFact with all-MiniLM-L6-v2 (12 minutes on a
+    2-core machine): the first encodes it, the others read the same stored shards."""
+    return tmp_path_factory.mktemp("scifact-store")
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
