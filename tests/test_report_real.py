@@ -45,7 +45,7 @@ def write_suites(folder: Path, data: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def real_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def real_results(tmp_path_factory: pytest.TempPathFactory, real_data_store: Path) -> Path:
     from tests.conftest import SHARED_DATA
 
     if not SHARED_DATA.is_dir():
@@ -58,9 +58,10 @@ def real_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for suite in (str(suites["xquad"]), str(suites["beir"]), "demo"):
         outcome = runner.invoke(
             app,
-            ["run", "--suite", suite, *models, "--results-dir", str(results), "--no-report", "--latency-sample", "50"],
+            ["run", "--suite", suite, *models, "--results-dir", str(results), "--no-report", "--latency-sample", "50",
+             "--cache-dir", str(real_data_store)],  # the real corpora are encoded once per test session
             catch_exceptions=False,
-        )
+        )  # fmt: skip
         assert outcome.exit_code == 0, outcome.output
     return results
 

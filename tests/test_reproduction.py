@@ -25,9 +25,9 @@ def run_local(folder: Path, language: str, model: str, results: Path) -> dict:
 
 
 def test_minilm_reproduces_mteb_on_scifact(
-    shared_data: Path, minilm_path: Path, tmp_path: Path, scifact_store: Path, monkeypatch: pytest.MonkeyPatch
+    shared_data: Path, minilm_path: Path, tmp_path: Path, real_data_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HARNESS_CACHE_DIR", str(scifact_store))
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(real_data_store))
     metrics = run_local(shared_data / "beir-scifact", "en", "all-minilm-l6-v2", tmp_path)
     assert metrics["ndcg@10"] == pytest.approx(0.64508, abs=0.0005)
     assert metrics["recall@100"] == pytest.approx(0.925, abs=0.002)
