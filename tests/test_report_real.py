@@ -97,8 +97,9 @@ def ranx_compare(results: Path, unit: dict[str, str], stat_test: str) -> object:
 
     runs = []
     for model in MODELS:
-        stem = results / unit["suite"] / model / f"{unit['dataset']}.{unit['language']}.{unit['split']}"
-        runs.append(Run.from_dict(read_run_by_rank(stem.with_name(stem.name + ".trec.gz")), name=model))
+        name = f"{unit['dataset']}.{unit['language']}.{unit['split']}"
+        [run_file] = (results / unit["suite"] / model).glob(f"{name}.*.trec.gz")  # the name ends in the run key
+        runs.append(Run.from_dict(read_run_by_rank(run_file), name=model))
     return compare(
         Qrels.from_dict(read_qrels(qrels_path(unit))),
         runs,

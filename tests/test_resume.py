@@ -194,7 +194,9 @@ def command(data: Path, card: Path, results: Path, cache: Path) -> list[str]:
 
 
 def shard_folders(cache: Path) -> list[Path]:
-    return [p for p in cache.rglob("document.*/shard-*") if p.is_dir()]
+    """The committed document shards (a glob at the entries' depth: never inside a temporary shard folder,
+    which the running writer renames away)."""
+    return [p for p in cache.glob("embeddings/*/document.*/shard-*") if p.is_dir()]
 
 
 def kill_during_encoding(argv: list[str], cache: Path, after_shards: int, delay_s: float) -> int:
