@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from harness.adapters import adapter_class, card_family, load_encoder
+from harness.adapters import card_adapter, card_family, load_encoder
 from harness.adapters.common import card_parameters
 from harness.cards import ModelCard
 from harness.data import RetrievalTask
@@ -136,6 +136,14 @@ def _rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("inf")
 
 
+def keyed_stem(results_dir: Path, card: ModelCard, unit: Unit, key: RunKey | None) -> Path:
+    """Where a unit's result goes: `result_stem` tagged with its run key (untagged without one)."""
+    tag = key.file_tag if key else None
+    return result_stem(
+        results_dir, unit.suite, card.name, unit.dataset.name, unit.languages.label, unit.split, tag=tag
+    )
+
+
 def _label(card: ModelCard, unit: Unit) -> str:
     return f"{card.name} · {unit.dataset.name} · {unit.languages.label}"
 
@@ -210,15 +218,7 @@ def evaluate_unit(
         **({"cluster": pool.describe()} if pool and encoder.storable else {}),
     }
     record = record.model_copy(update={"run_key": key.to_dict() if key else None, "encodings": encodings})
-    stem = result_stem(
-        settings.results_dir,
-        unit.suite,
-        card.name,
-        unit.dataset.name,
-        task.languages.label,
-        unit.split,
-        tag=key.file_tag if key else None,
-    )
+    stem = keyed_stem(settings.results_dir, card, unit, key)
     return write_result(stem, record, trec_lines(run, card.name))
 
 
@@ -307,11 +307,7 @@ def _is_missing_weights(error: HarnessError) -> bool:
 def check_cards(cards: Sequence[ModelCard]) -> None:
     """Adapter names and card parameters, checked before any work (loading the weights comes later)."""
     for card in cards:
-        try:
-            cls = adapter_class(card.adapter)
-        except InputError as error:
-            raise InputError(error.reason, path=card.path, key="adapter") from None
-        parameters = getattr(cls, "Parameters", None)
+        parameters = getattr(card_adapter(card), "Parameters", None)
         if parameters is not None:
             card_parameters(card, parameters)
 
@@ -345,15 +341,7 @@ def plan_results(
                 k_override=settings.k,
                 stored_dtype=settings.store.dtype,
             )
-            stem = result_stem(
-                settings.results_dir,
-                unit.suite,
-                card.name,
-                unit.dataset.name,
-                unit.languages.label,
-                unit.split,
-                tag=key.file_tag,
-            )
+            stem = keyed_stem(settings.results_dir, card, unit, key)
             plans.append(PlannedResult(card, unit, key, stem.with_name(stem.name + ".json")))
     return plans
 
@@ -365,10 +353,9 @@ def open_store(settings: StoreSettings) -> Iterator[EmbeddingStore]:
     if settings.enabled:
         yield EmbeddingStore(root, settings.shard_size, settings.dtype)
         return
-    parent = settings.root if settings.root else None
-    if parent is not None:
-        parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="harness-store-", dir=parent) as temporary:
+    if settings.root is not None:
+        settings.root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="harness-store-", dir=settings.root) as temporary:
         yield EmbeddingStore(Path(temporary), settings.shard_size, settings.dtype)
 
 
@@ -398,7 +385,7 @@ def run_units(
     plans = plan_results(units, cards, settings, k)
     paths: list[Path] = []
     loaded_any = False
-    tasks: dict[int, RetrievalTask] = {}
+    loaded: tuple[Unit, RetrievalTask] | None = None  # one dataset in memory at a time; the next model reloads it
     with open_store(settings.store) as store, EnergyMeter(settings.energy) as meter:
         for card in cards:
             mine = [plan for plan in plans if plan.card is card]
@@ -420,11 +407,10 @@ def run_units(
                 continue
             loaded_any = True
             for plan in pending:
-                unit_index = units.index(plan.unit)
-                if unit_index not in tasks:
-                    tasks.clear()  # one loaded dataset at a time; the next model reloads it
-                    tasks[unit_index] = plan.unit.load()
-                task = tasks[unit_index]
+                if loaded is None or loaded[0] is not plan.unit:
+                    loaded = None  # free the previous dataset before reading the next
+                    loaded = (plan.unit, plan.unit.load())
+                task = loaded[1]
                 depth = settings.k or k
                 path = evaluate_unit(
                     encoder, card, plan.unit, task, settings, depth, meter, progress, key=plan.key, store=store,

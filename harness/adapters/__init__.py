@@ -31,22 +31,22 @@ def adapter_class(name: str) -> type[Encoder]:
     return importlib.import_module(f"harness.adapters.{name.replace('-', '_')}").ADAPTER
 
 
-def card_family(card: ModelCard) -> Family:
-    """The family of the model a card describes, from the card alone (no weights are loaded)."""
+def card_adapter(card: ModelCard) -> type[Encoder]:
+    """The adapter a card names; an unknown one is reported with the card's file and key."""
     try:
-        cls = adapter_class(card.adapter)
+        return adapter_class(card.adapter)
     except InputError as error:
         raise InputError(error.reason, path=card.path, key="adapter") from None
-    return cls.family_of(card)
+
+
+def card_family(card: ModelCard) -> Family:
+    """The family of the model a card describes, from the card alone (no weights are loaded)."""
+    return card_adapter(card).family_of(card)
 
 
 def load_encoder(card: ModelCard, settings: EncodeSettings | None = None) -> Encoder:
     """Build the encoder a card describes; errors name the card file and the key at fault."""
-    try:
-        cls = adapter_class(card.adapter)
-    except InputError as error:
-        raise InputError(error.reason, path=card.path, key="adapter") from None
-    return cls(card, settings or EncodeSettings())
+    return card_adapter(card)(card, settings or EncodeSettings())
 
 
-__all__ = ["adapter_class", "adapter_names", "card_family", "load_encoder"]
+__all__ = ["adapter_class", "adapter_names", "card_adapter", "card_family", "load_encoder"]

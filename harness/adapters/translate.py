@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.adapters import adapter_class, load_encoder
+from harness.adapters import card_family, load_encoder
 from harness.adapters.common import card_parameters
 from harness.adapters.weights import WeightsSpec, resolve_weights
 from harness.cards import ModelCard, load_card
@@ -62,7 +62,7 @@ class TranslateEncoder(Encoder):
     def family_of(cls, card: ModelCard) -> Family:
         """The retriever card's family, read without loading the translator or the retriever."""
         retriever = retriever_card(card, card_parameters(card, TranslateParameters))
-        return adapter_class(retriever.adapter).family_of(retriever)
+        return card_family(retriever)
 
     def __init__(self, card: ModelCard, settings: EncodeSettings) -> None:
         super().__init__(card, settings)
