@@ -248,10 +248,6 @@ class StoredEncoding:
 
     shards: tuple[Representation, ...]
     status: EncodingStatus
-    family: str = field(default="dense")
-
-    def __len__(self) -> int:
-        return sum(len(shard) for shard in self.shards)
 
     def whole(self) -> Representation:
         """Every shard in one in-memory representation (for indexes that need all vectors at once)."""
@@ -330,7 +326,7 @@ class EmbeddingStore:
             str(entry),
             workers=worker_shares(computed),
         )
-        return StoredEncoding(tuple(shards), status, encoder.family)
+        return StoredEncoding(tuple(shards), status)
 
     def open_entry(self, encoder: Encoder, texts: Sequence[str], language: str, role: Role) -> Path:
         """The entry's folder, created with its `entry.json` (and a killed writer's half shards removed)."""
@@ -448,4 +444,4 @@ def encode_in_memory(
         representation = encoder.encode_documents(texts, language, progress)
     seconds = time.perf_counter() - start
     status = EncodingStatus(1, 1, len(texts), seconds, 0.0, "", stored=False)
-    return StoredEncoding((representation,), status, encoder.family)
+    return StoredEncoding((representation,), status)
