@@ -7,13 +7,17 @@ from __future__ import annotations
 import errno
 import gzip
 import json
+import os
 import re
 import resource
 import signal
+import subprocess
+import sys
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,7 +29,7 @@ from harness.cards import ModelCard
 from harness.cli import app
 from harness.cli.common import EXIT_FAILURE, EXIT_INPUT, EXIT_INTERRUPTED, reported_errors
 from harness.errors import InputError
-from tests.conftest import TINY_CORPUS, TINY_QRELS, TINY_QUERIES, write_beir, write_jsonl
+from tests.conftest import REPO, TINY_CORPUS, TINY_QRELS, TINY_QUERIES, write_beir, write_jsonl
 from tests.test_cli_run import result_files, run
 
 runner = CliRunner()
@@ -384,21 +388,33 @@ def test_an_unwritable_results_folder_is_refused_before_computing(
     assert not (unwritable / "results").exists()
 
 
-@pytest.fixture
-def file_size_limit() -> Iterator[Callable[[int], None]]:
-    """Writes past a size fail with EFBIG, as on a full disk (the process limit the kernel enforces)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing the process
-    try:
-        yield lambda size: resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, previous)
+@dataclass(frozen=True)
+class Finished:
+    """A subprocess's outcome in the shape assert_refused reads."""
+
+    exit_code: int
+    output: str
 
 
-def test_a_write_failure_mid_run_keeps_and_names_what_was_written(
-    tmp_path: Path, file_size_limit: Callable[[int], None]
-) -> None:
+def run_with_file_size_limit(size: int, *args: str) -> Finished:
+    """`harness run` in its own process whose writes past `size` bytes fail with EFBIG, as on a full disk.
+
+    The limit is the kernel's (RLIMIT_FSIZE), set in the child only: in the test process it would also stop
+    pytest writing its report once the captured output passed the limit."""
+
+    def limit_writes() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    command = [sys.executable, "-m", "harness", "run", *args, "--no-energy", "--latency-sample", "5"]
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    finished = subprocess.run(
+        command, env=environment, capture_output=True, text=True, preexec_fn=limit_writes, check=False
+    )
+    return Finished(finished.returncode, finished.stdout + finished.stderr)
+
+
+def test_a_write_failure_mid_run_keeps_and_names_what_was_written(tmp_path: Path) -> None:
     write_beir(tmp_path / "small", TINY_CORPUS, TINY_QUERIES, TINY_QRELS)
     queries = [{"_id": f"q{i}", "text": f"cats and dogs number {i}"} for i in range(600)]
     write_beir(tmp_path / "large", TINY_CORPUS, queries, [(f"q{i}", "d1", 1) for i in range(600)])
@@ -408,8 +424,10 @@ def test_a_write_failure_mid_run_keeps_and_names_what_was_written(
         metrics=("ndcg@10", "recall@100", "mrr@10"),
     )
     results = tmp_path / "results"
-    file_size_limit(16_000)  # the small unit's files fit, the large unit's do not
-    outcome = run("--suite", str(suite), "-m", "bm25", "--results-dir", str(results), "--no-report")
+    # The small unit's files fit under the limit, the large unit's do not.
+    outcome = run_with_file_size_limit(
+        16_000, "--suite", str(suite), "-m", "bm25", "--results-dir", str(results), "--no-report"
+    )
     [kept] = (results / "two" / "bm25").glob("small.en.test.*.json")
     assert_refused(outcome, EXIT_FAILURE, r"File too large; kept 1 result already written \(" + re.escape(str(kept)))
     # The failed unit leaves nothing, not even its TREC run; the kept one has both files.
