@@ -396,20 +396,26 @@ class Finished:
     output: str
 
 
-def run_with_file_size_limit(size: int, *args: str) -> Finished:
+def run_with_file_size_limit(size: int | None, numba_cache: Path, *args: str) -> Finished:
     """`harness run` in its own process whose writes past `size` bytes fail with EFBIG, as on a full disk.
 
     The limit is the kernel's (RLIMIT_FSIZE), set in the child only: in the test process it would also stop
-    pytest writing its report once the captured output passed the limit."""
+    pytest writing its report once the captured output passed the limit. `None`: no limit (a warm-up that
+    fills `numba_cache`, numba's compiled-code cache, which a fresh checkout would write under the limit)."""
 
     def limit_writes() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing the process
         resource.setrlimit(resource.RLIMIT_FSIZE, (size, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
 
     command = [sys.executable, "-m", "harness", "run", *args, "--no-energy", "--latency-sample", "5"]
-    environment = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "NUMBA_CACHE_DIR": str(numba_cache)}
     finished = subprocess.run(
-        command, env=environment, capture_output=True, text=True, preexec_fn=limit_writes, check=False
+        command,
+        env=environment,
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_writes if size is not None else None,
+        check=False,
     )
     return Finished(finished.returncode, finished.stdout + finished.stderr)
 
@@ -423,10 +429,14 @@ def test_a_write_failure_mid_run_keeps_and_names_what_was_written(tmp_path: Path
         [beir_dataset("small", "small"), beir_dataset("large", "large")],
         metrics=("ndcg@10", "recall@100", "mrr@10"),
     )
-    results = tmp_path / "results"
+    results, numba_cache = tmp_path / "results", tmp_path / "numba"
+    warm_up = run_with_file_size_limit(
+        None, numba_cache, "--suite", str(suite), "-m", "bm25", "--results-dir", str(tmp_path / "warm"), "--no-report"
+    )
+    assert warm_up.exit_code == 0, warm_up.output
     # The small unit's files fit under the limit, the large unit's do not.
     outcome = run_with_file_size_limit(
-        16_000, "--suite", str(suite), "-m", "bm25", "--results-dir", str(results), "--no-report"
+        16_000, numba_cache, "--suite", str(suite), "-m", "bm25", "--results-dir", str(results), "--no-report"
     )
     [kept] = (results / "two" / "bm25").glob("small.en.test.*.json")
     assert_refused(outcome, EXIT_FAILURE, r"File too large; kept 1 result already written \(" + re.escape(str(kept)))
