@@ -1,4 +1,4 @@
-"""Encoding on a Ray cluster: an entry's missing shards go to Ray actors that write them into the same store.
+"""Encoding and exact dense search on a Ray cluster: the one-process code, its work spread over Ray actors.
 
 `harness run --ray [local|auto|ADDRESS]` opens a `RayEncodingPool` for the run. For each model it starts
 one actor per GPU (or `--workers N` CPU workers on CPU-only clusters); each actor loads the model once
@@ -6,6 +6,13 @@ one actor per GPU (or `--workers N` CPU workers on CPU-only clusters); each acto
 same code a one-process run uses, so a shard is the same bytes whoever encoded it. CPU workers use the
 driver's torch thread count, because a different count can change float rounding. The driver hands out
 one shard per idle actor, waits for all of them, then reads the entry as a one-process run does.
+
+Exact dense search (`faiss-flat`) also runs on the cluster: the index hands its blocks of stored shards
+to search actors (`BlockWorker`, no model), block i to actor i mod n; each reads its blocks from the
+store, keeps up to the index's `resident_bytes` of them in memory, and returns the top k of its blocks
+merged with the one-process loop (`top_k_of`); the driver merges those with the same `merge_top_k`.
+The merge keeps the k best by (score, lower row), whatever the order, so the result equals a one-process
+search's; the driver holds no document vector.
 
 The store root must be a folder every node sees (a shared filesystem): a worker that cannot see an
 entry says so. A worker that dies mid-shard is restarted by Ray (`max_restarts`) and its shard is
@@ -27,10 +34,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from harness.adapters import load_encoder
 from harness.cards import ModelCard
 from harness.encode import Encoder, EncodeSettings, ProgressCallback
 from harness.errors import HarnessError, InputError, SourceUnavailableError
+from harness.index.base import StoredBlock, merge_top_k
+from harness.index.faiss_flat import float32_block, top_k_of
+from harness.record.energy import EnergyMeter, EnergyReading, EnergySettings
 from harness.record.provenance import hardware
 from harness.store.embeddings import EmbeddingStore, ShardJob, ShardReport
 
@@ -49,6 +61,7 @@ class ClusterSettings:
     address: str = LOCAL
     workers: int | None = None  # None: one per GPU, else CPUs // threads (at least 1)
     threads: int | None = None  # torch threads per CPU worker; None: the driver's (byte-identical results)
+    energy: EnergySettings = field(default_factory=lambda: EnergySettings(enabled=False))  # measured on each worker
 
 
 def import_ray() -> Any:
@@ -64,9 +77,7 @@ def _host_port(address: str) -> tuple[str, int]:
     bare = address.removeprefix("ray://")
     host, separator, port = bare.rpartition(":")
     if not separator or not port.isdigit() or not host:
-        raise InputError(
-            f"expected `local`, `auto`, HOST:PORT or ray://HOST:PORT, got {address!r}", key="--ray"
-        )
+        raise InputError(f"expected `local`, `auto`, HOST:PORT or ray://HOST:PORT, got {address!r}", key="--ray")
     return host.strip("[]"), int(port)
 
 
@@ -117,28 +128,74 @@ def _identity_digest(identity: dict[str, Any]) -> str:
 
 
 class ShardWorker:
-    """One Ray actor: the model loaded once, then whole shards encoded into the shared store."""
+    """One Ray actor: the model loaded once, then whole shards encoded into the shared store, each measured by
+    a CodeCarbon tracker of its own process (on its own node) when energy is measured."""
 
-    def __init__(self, card: ModelCard, settings: EncodeSettings, threads: int | None) -> None:
+    def __init__(self, card: ModelCard, settings: EncodeSettings, threads: int | None, energy: EnergySettings) -> None:
         import torch
 
         if threads is not None:
             torch.set_num_threads(threads)
+        self.meter = EnergyMeter(energy).__enter__()  # its probe runs while the model loads
         self.encoder = load_encoder(card, settings)
 
     def info(self) -> dict[str, Any]:
-        import ray
-
         return {
-            "host": socket.gethostname(),
-            "node_id": ray.get_runtime_context().get_node_id(),
-            "pid": os.getpid(),
+            **_where(),
             "hardware": hardware(self.encoder.device),
             "output_identity": _identity_digest(self.encoder.output_identity()),
         }
 
-    def encode_shard(self, root: str, shard_size: int, dtype: str, job: ShardJob) -> ShardReport:
-        return EmbeddingStore(Path(root), shard_size, dtype).encode_shard(self.encoder, job)  # type: ignore[arg-type]
+    def encode_shard(
+        self, root: str, shard_size: int, dtype: str, job: ShardJob
+    ) -> tuple[ShardReport, EnergyReading | None]:
+        store = EmbeddingStore(Path(root), shard_size, dtype)  # type: ignore[arg-type]
+        with self.meter.measure(f"shard-{job.number}") as readings:
+            report = store.encode_shard(self.encoder, job)
+        return report, readings[0] if readings and report.computed else None
+
+
+def _where() -> dict[str, Any]:
+    import ray
+
+    return {"host": socket.gethostname(), "node_id": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
+
+
+class BlockWorker:
+    """One Ray search actor: scores blocks of stored dense shards, keeping some in memory between searches."""
+
+    def __init__(self, threads: int) -> None:
+        import faiss
+
+        faiss.omp_set_num_threads(threads)  # the driver's count, as the encode workers use it
+        self._kept: dict[StoredBlock, np.ndarray] = {}
+
+    def info(self) -> dict[str, Any]:
+        return _where()
+
+    def top_k(
+        self, blocks: list[StoredBlock], queries: np.ndarray, k: int, query_batch_size: int, resident_bytes: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        self._kept = {block: vectors for block, vectors in self._kept.items() if block in blocks}
+        return top_k_of(
+            ((block.first, self._vectors(block, resident_bytes)) for block in blocks), queries, k, query_batch_size
+        )
+
+    def _vectors(self, block: StoredBlock, resident_bytes: int) -> np.ndarray:
+        if block in self._kept:
+            return self._kept[block]
+        try:
+            vectors = float32_block([stored.read() for stored in block.shards])
+        except OSError as error:
+            raise InputError(
+                f"cannot read a shard of the embedding store on host {socket.gethostname()} ({error.strerror}): "
+                "the store (--cache-dir) must be a folder every node of the cluster sees",
+                path=Path(error.filename or block.shards[0].path),
+                key="--cache-dir",
+            ) from None
+        if sum(kept.nbytes for kept in self._kept.values()) + vectors.nbytes <= resident_bytes:
+            self._kept[block] = vectors
+        return vectors
 
 
 @dataclass
@@ -164,6 +221,9 @@ class RayEncodingPool:
         self._workers: list[_Worker] = []
         self._redone: list[dict[str, Any]] = []
         self._in_flight: dict[str, int] = {}
+        self._searchers: list[_Worker] = []  # started at the first search, kept for the run
+        self._last_search: dict[str, int] = {}  # blocks each searcher scored in the last search
+        self._energy: list[tuple[str, dict[str, Any], EnergyReading | None]] = []  # (entry, worker info, reading)
 
     def _gpu_count(self, encode: EncodeSettings) -> int:
         if encode.device == "cpu":
@@ -175,7 +235,8 @@ class RayEncodingPool:
         model = (encoder.card.sha256, encoder.settings)
         if self._model == model:
             return self._workers
-        self.close()
+        self._stop(self._workers)
+        self._workers, self._model = [], None
         gpus = self._gpu_count(encoder.settings)
         if gpus:
             count = min(self.settings.workers or gpus, gpus)
@@ -183,15 +244,17 @@ class RayEncodingPool:
             options: dict[str, Any] = {"num_gpus": 1, "num_cpus": 1}
             threads = None
         else:
-            cpus = int(self._ray.cluster_resources().get("CPU", 1))
-            count = self.settings.workers or max(1, cpus // self.threads)
+            count = self._cpu_worker_count()
             encode, options, threads = encoder.settings, {"num_cpus": 1}, self.threads
         remote = self._ray.remote(max_restarts=-1, max_task_retries=0, **options)(ShardWorker)
-        workers = [_Worker(f"worker-{n}", remote.remote(encoder.card, encode, threads)) for n in range(count)]
+        energy = self.settings.energy
+        workers = [_Worker(f"worker-{n}", remote.remote(encoder.card, encode, threads, energy)) for n in range(count)]
         self._workers = workers  # so that `close` stops them if they are refused
         expected = _identity_digest(encoder.output_identity())
         for worker in workers:
-            worker.info = self._call(worker.actor.info.remote(), f"{worker.name} could not load {encoder.card.name}")
+            worker.info = self._call(
+                worker.actor.info.remote(), f"{worker.name} could not load {encoder.card.name}", READY_TIMEOUT_S
+            )
             if worker.info["output_identity"] != expected:
                 raise InputError(
                     f"{worker.name} on host {worker.info['host']} loads {encoder.card.name} differently from the "
@@ -201,10 +264,44 @@ class RayEncodingPool:
         self._model = model
         return workers
 
-    def _call(self, ref: Any, context: str) -> Any:
+    def _cpu_worker_count(self) -> int:
+        return self.settings.workers or max(1, int(self._ray.cluster_resources().get("CPU", 1)) // self.threads)
+
+    def top_k_of_blocks(
+        self, blocks: Sequence[StoredBlock], queries: np.ndarray, k: int, query_batch_size: int, resident_bytes: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The index's `BlockSearcher`: block i scored on searcher i mod n, the searchers' top k merged here."""
+        if not self._searchers:
+            # No CPU reserved: searching follows encoding, so the encode workers' CPUs are idle by then.
+            remote = self._ray.remote(max_restarts=-1, max_task_retries=-1, num_cpus=0, scheduling_strategy="SPREAD")
+            actor = remote(BlockWorker)
+            self._searchers = [
+                _Worker(f"searcher-{n}", actor.remote(self.threads)) for n in range(self._cpu_worker_count())
+            ]
+            for searcher in self._searchers:
+                where = self._call(searcher.actor.info.remote(), f"{searcher.name} could not start", READY_TIMEOUT_S)
+                searcher.info = where
+        shares = [list(blocks[n :: len(self._searchers)]) for n in range(len(self._searchers))]
+        shared_queries = self._ray.put(queries)
+        calls = [
+            (searcher, searcher.actor.top_k.remote(share, shared_queries, k, query_batch_size, resident_bytes))
+            for searcher, share in zip(self._searchers, shares, strict=True)
+            if share
+        ]
+        indices = np.full((len(queries), k), -1, dtype=np.int64)
+        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        for searcher, ref in calls:
+            found, found_scores = self._call(ref, f"{searcher.name} failed to search")
+            indices, scores = merge_top_k(indices, scores, found, found_scores, k)
+        self._last_search = {searcher.name: len(share) for searcher, share in zip(self._searchers, shares, strict=True)}
+        return indices, scores
+
+    def _call(self, ref: Any, context: str, timeout_s: float | None = None) -> Any:
         """`ray.get`, with an error raised on a worker turned back into the harness error it was."""
         try:
-            return self._ray.get(ref)
+            return self._ray.get(ref, timeout=timeout_s)
+        except self._ray.exceptions.GetTimeoutError:
+            raise HarnessError(f"{context}: no answer within {timeout_s:.0f} s (no node can place it?)") from None
         except self._ray.exceptions.RayTaskError as error:
             cause = getattr(error, "cause", None)
             if isinstance(cause, HarnessError):
@@ -268,7 +365,10 @@ class RayEncodingPool:
                 worker.info, worker.probe = value, None
                 continue
             self._in_flight.pop(worker.name, None)
-            reports.append(replace(value, worker=worker.name))
+            report, reading = value
+            if report.computed:
+                self._energy.append((str(job.entry), dict(worker.info), reading))
+            reports.append(replace(report, worker=worker.name))
             if progress:
                 progress(len(job.texts))
         return reports
@@ -298,8 +398,9 @@ class RayEncodingPool:
                     worker.probe = worker.actor.info.remote()
         return {worker.name: int(worker.info["pid"]) for worker in self._workers}
 
-    def describe(self) -> dict[str, Any]:
-        """The cluster as a result records it: nodes, workers and their hardware, restarts and redone shards."""
+    def describe(self, entries: Sequence[str] | None = None) -> dict[str, Any]:
+        """The cluster as a result records it: nodes, workers and their hardware, restarts and redone shards,
+        the energy each node spent on the shards of `entries` (store entry folders; None: every entry)."""
         workers = []
         for worker in self._workers:
             info = {key: value for key, value in worker.info.items() if key != "output_identity"}
@@ -313,11 +414,52 @@ class RayEncodingPool:
             "workers": workers,
             "threads_per_cpu_worker": self.threads,
             "redone_shards": list(self._redone),
+            "energy": self._energy_per_node(entries),
+            **({"search": self._search_description()} if self._last_search else {}),
         }
 
-    def close(self) -> None:
-        """Stop the model's actors (the cluster keeps running)."""
-        for worker in self._workers:
+    def _energy_per_node(self, entries: Sequence[str] | None) -> dict[str, Any]:
+        settings = self.settings.energy
+        if not settings.enabled:
+            return {"measured": False, "reason": "energy measurement is off (--no-energy)"}
+        nodes: dict[str, dict[str, Any]] = {}
+        for entry, info, reading in self._energy:
+            if entries is not None and entry not in entries:
+                continue
+            node = nodes.setdefault(
+                info["node_id"],
+                {"node_id": info["node_id"], "host": info["host"], "shards": 0, "energy_kwh": 0.0, "emissions_kg": 0.0},
+            )
+            node["shards"] += 1
+            if reading is None or reading.error or reading.energy_kwh is None:
+                node.setdefault("errors", []).append(reading.error if reading and reading.error else "no reading")
+                continue
+            node["energy_kwh"] += reading.energy_kwh
+            node["emissions_kg"] += reading.emissions_kg or 0.0
+            node["methods"] = sorted({*node.get("methods", []), *reading.methods})
+            node["tool_version"] = reading.tool_version
+        return {
+            "measured": True,
+            "method": "CodeCarbon's offline tracker in each worker process (process mode) on its own node, "
+            "summed per node over the shards this run encoded for the result (stored shards cost nothing now)",
+            "country_iso_code": settings.country_iso_code,
+            "nodes": sorted(nodes.values(), key=lambda node: (node["host"], node["node_id"])),
+        }
+
+    def _search_description(self) -> dict[str, Any]:
+        searchers = [{"name": searcher.name, **searcher.info} for searcher in self._searchers]
+        return {
+            "method": "exact dense search on Ray actors, block i on searcher i mod n, top k merged on the driver",
+            "nodes": len({searcher["node_id"] for searcher in searchers}),
+            "searchers": [{**searcher, "blocks": self._last_search.get(searcher["name"], 0)} for searcher in searchers],
+        }
+
+    def _stop(self, workers: Sequence[_Worker]) -> None:
+        for worker in workers:
             with contextlib.suppress(Exception):
                 self._ray.kill(worker.actor, no_restart=True)
-        self._workers, self._model = [], None
+
+    def close(self) -> None:
+        """Stop the run's actors (the cluster keeps running)."""
+        self._stop([*self._workers, *self._searchers])
+        self._workers, self._searchers, self._model = [], [], None

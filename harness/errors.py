@@ -26,6 +26,10 @@ class InputError(HarnessError):
         self.reason = message
         super().__init__(self._render())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole (a Ray worker's error reaches the driver with its path, line and key)."""
+        return (type(self), (self.reason, self.path, self.line, self.key))
+
     @classmethod
     def from_validation(cls, error: Any, path: str | Path | None = None, prefix: str | None = None) -> InputError:
         """The first problem a pydantic `ValidationError` names, keyed by its dotted location (after `prefix`)."""

@@ -139,9 +139,7 @@ def _rate(count: int, seconds: float) -> float:
 def keyed_stem(results_dir: Path, card: ModelCard, unit: Unit, key: RunKey | None) -> Path:
     """Where a unit's result goes: `result_stem` tagged with its run key (untagged without one)."""
     tag = key.file_tag if key else None
-    return result_stem(
-        results_dir, unit.suite, card.name, unit.dataset.name, unit.languages.label, unit.split, tag=tag
-    )
+    return result_stem(results_dir, unit.suite, card.name, unit.dataset.name, unit.languages.label, unit.split, tag=tag)
 
 
 def _label(card: ModelCard, unit: Unit) -> str:
@@ -186,6 +184,8 @@ def evaluate_unit(
         with progress.task(f"encode documents  {label}", len(texts)) as advance, stopwatch() as t_documents:
             document_encoding = encode_texts(store, encoder, texts, task.languages.document, "document", advance, pool)
         index = make_index(encoder.family, resolved_index(card, encoder.family, settings.index), device=encoder.device)
+        if pool is not None:
+            index.use_searcher(pool)  # exact dense search on the cluster's searchers; other indexes search here
         with progress.task(f"build index       {label}", len(texts)) as advance, stopwatch() as t_build:
             index.build_from_shards(document_encoding.shards, advance)
         with progress.task(f"encode queries    {label}", len(task.queries)) as advance, stopwatch() as t_queries:
@@ -212,10 +212,11 @@ def evaluate_unit(
     protocol = unit_protocol(unit, passages, len(documents))
     reading = energy[0] if energy else None
     record = build_record(encoder, card, unit, task, index, k, evaluation, protocol, efficiency, reading)
+    entries = (document_encoding.status.location, query_encoding.status.location)
     encodings = {
         "documents": {**document_encoding.status.to_dict(), "wall_s": t_documents.seconds},
         "queries": {**query_encoding.status.to_dict(), "wall_s": t_queries.seconds},
-        **({"cluster": pool.describe()} if pool and encoder.storable else {}),
+        **({"cluster": pool.describe(entries)} if pool and encoder.storable else {}),
     }
     record = record.model_copy(update={"run_key": key.to_dict() if key else None, "encodings": encodings})
     stem = keyed_stem(settings.results_dir, card, unit, key)
@@ -377,7 +378,8 @@ def run_units(
     missing, and unloaded before the next. A bad dataset stops the run after the results already
     written, which stay on disk. With `on_unavailable`, a model whose weights cannot be found is
     reported and skipped instead of failing the run (used for a suite's default models). With a Ray
-    `pool` (`harness.distributed`), missing shards are encoded on the cluster's workers.
+    `pool` (`harness.distributed`), missing shards are encoded on the cluster's workers and exact
+    dense search runs on its search actors.
     """
     progress = progress or SilentProgress()
     code_version()  # before any tokenizer threads exist: it forks git
@@ -413,7 +415,16 @@ def run_units(
                 task = loaded[1]
                 depth = settings.k or k
                 path = evaluate_unit(
-                    encoder, card, plan.unit, task, settings, depth, meter, progress, key=plan.key, store=store,
+                    encoder,
+                    card,
+                    plan.unit,
+                    task,
+                    settings,
+                    depth,
+                    meter,
+                    progress,
+                    key=plan.key,
+                    store=store,
                     pool=pool,
                 )
                 paths.append(path)

@@ -184,7 +184,7 @@ def sweep_units(
                             "avg_active_terms_per_query": _mean_active(pruned_queries),
                             "search_threads": SEARCH_THREADS,
                             "pruning_s": t_pruning.seconds + t_query_pruning.seconds,
-                        }
+                        },
                     }
                 )
                 stem = sweep_stem(settings, unit, card.name, task.languages.label, group, point)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -21,7 +22,9 @@ from typer.testing import CliRunner
 from harness.cards import load_card
 from harness.cli import app
 from harness.distributed import ClusterSettings, RayEncodingPool, ray_pool
-from harness.encode import EncodeSettings
+from harness.encode import DenseRepresentation, EncodeSettings
+from harness.errors import InputError
+from harness.index import make_index
 from harness.record import EnergySettings
 from harness.runner import RunSettings, StoreSettings, run_units
 from harness.suite import local_suite
@@ -117,6 +120,84 @@ def test_a_ray_run_gives_the_one_process_result_byte_for_byte(model: str, cards,
     assert (cluster["nodes"], len(cluster["workers"]), cluster["redone_shards"]) == (1, 2, [])
     threads = {worker["hardware"]["torch_threads"] for worker in cluster["workers"]}
     assert threads == {cluster["threads_per_cpu_worker"]}
+    if model == "dense":  # exact dense search ran on the searchers too: one block of 5 shards
+        assert [searcher["blocks"] for searcher in cluster["search"]["searchers"]] == [1, 0]
+
+
+def test_each_node_measures_the_energy_of_the_shards_it_encoded(cards, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = corpus_folder(tmp_path / "data", documents=30)
+    measured = dataclasses.replace(settings(tmp_path, "energy", shard_size=7), energy=EnergySettings(enabled=True))
+    with ray_pool(ClusterSettings(workers=2, energy=measured.energy)) as pool:
+        path = run(data, cards["dense"], measured, pool)
+    energy = json.loads(path.read_text())["measured"]["encodings"]["cluster"]["energy"]
+    assert energy["measured"] is True
+    assert energy["country_iso_code"] == measured.energy.country_iso_code
+    [node] = energy["nodes"]
+    assert node["shards"] == 5 + 2  # 30 documents and 8 queries, in shards of 7
+    assert "errors" not in node, node
+    assert node["energy_kwh"] > 0
+    assert node["emissions_kg"] > 0
+    assert node["methods"], node
+
+
+def test_a_cluster_without_energy_measurement_says_so(cards, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = corpus_folder(tmp_path / "data", documents=10)
+    with ray_pool(ClusterSettings(workers=1)) as pool:
+        path = run(data, cards["dense"], settings(tmp_path, "off", shard_size=7), pool)
+    energy = json.loads(path.read_text())["measured"]["encodings"]["cluster"]["energy"]
+    assert energy == {"measured": False, "reason": "energy measurement is off (--no-energy)"}
+
+
+def stored_shards(folder: Path, vectors: np.ndarray, rows: int) -> list[DenseRepresentation]:
+    """Vectors saved in shards of `rows` and memory-mapped back, as the embedding store gives them."""
+    folder.mkdir()
+    shards = []
+    for number, first in enumerate(range(0, len(vectors), rows)):
+        np.save(folder / f"{number}.npy", vectors[first : first + rows])
+        shards.append(DenseRepresentation(np.load(folder / f"{number}.npy", mmap_mode="r")))
+    return shards
+
+
+def test_exact_dense_search_on_ray_searchers_equals_the_one_process_search(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((70, 16)).astype(np.float16)
+    vectors[40:50] = vectors[5:15]  # equal scores across blocks: the merge must break ties by row alike
+    queries = DenseRepresentation(rng.standard_normal((12, 16)).astype(np.float32))
+    shards = stored_shards(tmp_path / "shards", vectors, rows=5)
+    params = {"block_rows": 10, "query_batch_size": 5}
+    here = make_index("dense", {"kind": "faiss-flat", **params, "resident_bytes": 2_000})  # some blocks from disk
+    here.build_from_shards(shards)
+    expected = here.search(queries, k=25)
+    with ray_pool(ClusterSettings(workers=2)) as pool:
+        on_ray = make_index("dense", {"kind": "faiss-flat", **params, "resident_bytes": 2_000})
+        assert on_ray.use_searcher(pool)
+        on_ray.build_from_shards(shards)
+        found = on_ray.search(queries, k=25)
+        again = on_ray.search(queries.select(np.asarray([3])), k=25)  # the searchers' kept blocks, reused
+        search = pool.describe()["search"]
+    assert np.array_equal(found.indices, expected.indices)
+    assert np.array_equal(found.scores, expected.scores)
+    assert np.array_equal(again.indices, expected.indices[3:4])
+    assert on_ray.describe() == here.describe()
+    assert [(searcher["name"], searcher["blocks"]) for searcher in search["searchers"]] == [
+        ("searcher-0", 4),
+        ("searcher-1", 3),
+    ]
+    assert search["nodes"] == 1
+
+
+def test_a_searcher_that_cannot_read_the_store_names_it(tmp_path: Path) -> None:
+    shards = stored_shards(tmp_path / "shards", np.ones((6, 4), dtype=np.float32), rows=3)
+    index = make_index("dense", {"kind": "faiss-flat"})
+    with ray_pool(ClusterSettings(workers=1)) as pool:
+        index.use_searcher(pool)
+        index.build_from_shards(shards)
+        (tmp_path / "shards" / "1.npy").unlink()  # what a node without the shared store sees
+        with pytest.raises(InputError) as raised:
+            index.search(DenseRepresentation(np.ones((1, 4), dtype=np.float32)), k=3)
+    assert raised.value.key == "--cache-dir"
+    assert "cannot read a shard of the embedding store on host" in str(raised.value)
+    assert str(tmp_path / "shards" / "1.npy") in str(raised.value)
 
 
 def test_shards_already_stored_are_not_encoded_again(cards, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from harness.cards import ModelCard
     from harness.distributed import ClusterSettings, RayEncodingPool
     from harness.encode import ProgressCallback
+    from harness.record import EnergySettings
     from harness.runner import StoreSettings
     from harness.suite import Suite
 
@@ -175,10 +176,13 @@ def cluster_settings(address: str | None, workers: int | None) -> ClusterSetting
     return ClusterSettings(address=address.strip() or "local", workers=workers)
 
 
-def ray_or_not(cluster: ClusterSettings | None) -> contextlib.AbstractContextManager[RayEncodingPool | None]:
+def ray_or_not(
+    cluster: ClusterSettings | None, energy: EnergySettings
+) -> contextlib.AbstractContextManager[RayEncodingPool | None]:
+    """The run's Ray pool (its workers measure energy as this run does), or nothing for a one-process run."""
     from harness.distributed import ray_pool
 
-    return ray_pool(cluster) if cluster else contextlib.nullcontext()
+    return ray_pool(dataclasses.replace(cluster, energy=energy)) if cluster else contextlib.nullcontext()
 
 
 def store_settings(
@@ -508,7 +512,7 @@ def run_command(
             TimeRemainingColumn(),
         )
         with (
-            ray_or_not(cluster) as pool,
+            ray_or_not(cluster, power) as pool,
             Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars,
         ):
             written = run_units(

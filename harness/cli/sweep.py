@@ -201,7 +201,7 @@ def sweep_command(
         )
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with (
-            ray_or_not(cluster) as pool,
+            ray_or_not(cluster, power) as pool,
             Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars,
         ):
             written = sweep_units(

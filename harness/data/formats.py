@@ -29,8 +29,6 @@ TEXT_KEYS = ("text", "contents", "body")
 QUERY_ID_KEYS = ("_id", "id", "query_id", "qid")
 
 
-
-
 def open_text(path: Path, errors: str = "strict") -> IO[str]:
     """Open a UTF-8 text file, transparently decompressing `.gz`."""
     if not path.is_file():

@@ -194,7 +194,6 @@ class HybridRepresentation:
         return HybridRepresentation(self.dense.select(rows), self.sparse.select(rows), self.multivector.select(rows))
 
 
-
 Representation = DenseRepresentation | SparseRepresentation | MultiVectorRepresentation | HybridRepresentation
 
 

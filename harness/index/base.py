@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -29,6 +29,47 @@ class SearchResult:
             raise ValueError("indices and scores must have the same shape")
 
 
+@dataclass(frozen=True)
+class ArrayFile:
+    """A memory-mapped array by reference: what another process (a Ray worker) needs to read it."""
+
+    path: str
+    offset: int
+    dtype: str
+    shape: tuple[int, ...]
+
+    @classmethod
+    def of(cls, array: np.ndarray) -> ArrayFile | None:
+        """The file behind a memory map (a stored shard); None for an array that lives in memory."""
+        if isinstance(array, np.memmap) and array.filename is not None:
+            return cls(str(array.filename), int(array.offset), str(array.dtype), tuple(array.shape))
+        return None
+
+    def read(self) -> np.ndarray:
+        """The array in memory, read with plain file reads, so its pages never stay resident in this process."""
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            return np.fromfile(handle, dtype=self.dtype, count=int(np.prod(self.shape))).reshape(self.shape)
+
+
+@dataclass(frozen=True)
+class StoredBlock:
+    """Consecutive stored shards scored together; its rows number on from `first`."""
+
+    first: int
+    shards: tuple[ArrayFile, ...]
+
+
+class BlockSearcher(Protocol):
+    """Scores stored blocks somewhere else (Ray workers, `harness.distributed`) and returns their top k, merged
+    with `merge_top_k` as a search in this process merges them."""
+
+    def top_k_of_blocks(
+        self, blocks: Sequence[StoredBlock], queries: np.ndarray, k: int, query_batch_size: int, resident_bytes: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(row numbers, scores) of the k best; each worker keeps up to `resident_bytes` of its blocks in memory."""
+
+
 class Index(ABC):
     kind: ClassVar[str]
     family: ClassVar[Family]
@@ -50,6 +91,11 @@ class Index(ABC):
         """Index documents stored in shards; rows number on across shards. Exact indexes search shard by shard
         without holding every vector in memory; the others take the shards as one representation."""
         self.build(concatenate(shards), progress)
+
+    def use_searcher(self, searcher: BlockSearcher) -> bool:
+        """Score on `searcher`'s workers where this index can (exact dense search over stored shards), before
+        `build_from_shards`; False: this index searches in this process."""
+        return False
 
     @abstractmethod
     def search(self, queries: Representation, k: int, progress: ProgressCallback | None = None) -> SearchResult:
@@ -96,9 +142,5 @@ def merge_top_k(
 def read_array(array: np.ndarray) -> np.ndarray:
     """An array in memory: a memory map (a stored shard) is read from its file with plain reads, so its pages
     never stay resident in this process; anything else is returned as it is."""
-    if isinstance(array, np.memmap) and array.filename is not None:
-        count = int(np.prod(array.shape))
-        with open(array.filename, "rb") as handle:
-            handle.seek(array.offset)
-            return np.fromfile(handle, dtype=array.dtype, count=count).reshape(array.shape)
-    return np.asarray(array)
+    stored = ArrayFile.of(array)
+    return stored.read() if stored is not None else np.asarray(array)
