@@ -200,6 +200,37 @@ def test_a_searcher_that_cannot_read_the_store_names_it(tmp_path: Path) -> None:
     assert str(tmp_path / "shards" / "1.npy") in str(raised.value)
 
 
+def scifact_cut(scifact: Path, root: Path, documents: int) -> Path:
+    """The first `documents` SciFact passages, with the test queries judged on them: a real corpus, cut."""
+    with (scifact / "corpus.jsonl").open(encoding="utf-8") as handle:
+        corpus = [json.loads(line) for _, line in zip(range(documents), handle, strict=False)]
+    kept = {row["_id"] for row in corpus}
+    rows = (line.split("\t") for line in (scifact / "qrels" / "test.tsv").read_text().splitlines()[1:])
+    qrels = [(query, doc, int(grade)) for query, doc, grade in rows if doc in kept]
+    asked = {query for query, _, _ in qrels}
+    with (scifact / "queries.jsonl").open(encoding="utf-8") as handle:
+        queries = [row for row in map(json.loads, handle) if row["_id"] in asked]
+    return write_beir(root, corpus, queries, qrels)
+
+
+@pytest.mark.slow  # all-MiniLM-L6-v2 on 600 real passages, twice
+def test_minilm_on_a_cut_of_scifact_on_ray_gives_the_one_process_result(  # type: ignore[no-untyped-def]
+    shared_data: Path, minilm_path: Path, tmp_path: Path
+) -> None:
+    data = scifact_cut(shared_data / "beir-scifact", tmp_path / "scifact", documents=600)
+    card = load_card("all-minilm-l6-v2")
+    one_process_settings = settings(tmp_path, "one", shard_size=100)
+    [one_process] = run_units(local_suite(data, "en").units(), [card], one_process_settings)
+    with ray_pool(ClusterSettings(workers=2)) as pool:
+        [on_ray] = run_units(
+            local_suite(data, "en").units(), [card], settings(tmp_path, "ray", shard_size=100), pool=pool
+        )
+    assert_same_result(one_process, on_ray)
+    record = json.loads(on_ray.read_text())
+    assert record["metrics"]["ndcg@10"] > 0.5  # the real model on real text, not noise
+    assert set(record["measured"]["encodings"]["documents"]["workers"]) == {"worker-0", "worker-1"}
+
+
 def test_shards_already_stored_are_not_encoded_again(cards, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data = corpus_folder(tmp_path / "data", documents=30)
     first = settings(tmp_path, "first", shard_size=7)
