@@ -40,7 +40,7 @@ from harness.adapters import load_encoder
 from harness.cards import ModelCard
 from harness.encode import Encoder, EncodeSettings, ProgressCallback
 from harness.errors import HarnessError, InputError, SourceUnavailableError
-from harness.index.base import StoredBlock, merge_top_k
+from harness.index.base import StoredBlock, empty_top_k, merge_top_k
 from harness.index.faiss_flat import float32_block, top_k_of
 from harness.record.energy import EnergyMeter, EnergyReading, EnergySettings
 from harness.record.provenance import hardware
@@ -152,7 +152,7 @@ class ShardWorker:
         store = EmbeddingStore(Path(root), shard_size, dtype)  # type: ignore[arg-type]
         with self.meter.measure(f"shard-{job.number}") as readings:
             report = store.encode_shard(self.encoder, job)
-        return report, readings[0] if readings and report.computed else None
+        return report, readings[0] if readings else None
 
 
 def _where() -> dict[str, Any]:
@@ -279,8 +279,8 @@ class RayEncodingPool:
                 _Worker(f"searcher-{n}", actor.remote(self.threads)) for n in range(self._cpu_worker_count())
             ]
             for searcher in self._searchers:
-                where = self._call(searcher.actor.info.remote(), f"{searcher.name} could not start", READY_TIMEOUT_S)
-                searcher.info = where
+                ready = searcher.actor.info.remote()
+                searcher.info = self._call(ready, f"{searcher.name} could not start", READY_TIMEOUT_S)
         shares = [list(blocks[n :: len(self._searchers)]) for n in range(len(self._searchers))]
         shared_queries = self._ray.put(queries)
         calls = [
@@ -288,8 +288,7 @@ class RayEncodingPool:
             for searcher, share in zip(self._searchers, shares, strict=True)
             if share
         ]
-        indices = np.full((len(queries), k), -1, dtype=np.int64)
-        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        indices, scores = empty_top_k(len(queries), k)
         for searcher, ref in calls:
             found, found_scores = self._call(ref, f"{searcher.name} failed to search")
             indices, scores = merge_top_k(indices, scores, found, found_scores, k)

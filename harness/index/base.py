@@ -127,6 +127,12 @@ def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return indices, top_scores
 
 
+def empty_top_k(n_queries: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row numbers, scores) of top-k lists with nothing found yet: -1 rows and -inf scores, which every
+    merge and fill leaves last."""
+    return np.full((n_queries, k), -1, dtype=np.int64), np.full((n_queries, k), -np.inf, dtype=np.float32)
+
+
 def merge_top_k(
     indices: np.ndarray, scores: np.ndarray, more_indices: np.ndarray, more_scores: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -24,6 +24,7 @@ from harness.index.base import (
     IndexParams,
     SearchResult,
     StoredBlock,
+    empty_top_k,
     merge_top_k,
     read_array,
 )
@@ -60,8 +61,7 @@ def top_k_of(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(row numbers, scores) of the k best documents over (first row, float32 vectors) blocks, merged block by
     block: the one scoring loop, whether the blocks are scored in this process or on Ray workers."""
-    indices = np.full((len(queries), k), -1, dtype=np.int64)
-    scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    indices, scores = empty_top_k(len(queries), k)
     for first, documents in blocks:
         width = min(k, len(documents))
         for start in range(0, len(queries), query_batch_size):

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from harness.encode import HybridRepresentation, ProgressCallback, Representation
-from harness.index.base import Index, IndexParams, SearchResult
+from harness.index.base import Index, IndexParams, SearchResult, empty_top_k
 from harness.index.faiss_flat import FaissFlatIndex, FlatParams
 from harness.index.maxsim_exact import maxsim_scores, padded
 
@@ -55,8 +55,7 @@ class HybridRerankIndex(Index):
             raise RuntimeError("build the index before searching")
         self._depth = depth = self.params.candidates or k
         candidates = self._dense.search(queries.dense, depth)
-        indices = np.full((len(queries), k), -1, dtype=np.int64)
-        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        indices, scores = empty_top_k(len(queries), k)
         query_sparse = queries.sparse.matrix.astype(np.float32).tocsr()
         for row in range(len(queries)):
             valid = candidates.indices[row] >= 0

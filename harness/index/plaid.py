@@ -40,7 +40,7 @@ from pydantic import Field
 
 from harness.encode import MultiVectorRepresentation, ProgressCallback, Representation
 from harness.errors import InputError
-from harness.index.base import Index, IndexParams, SearchResult
+from harness.index.base import Index, IndexParams, SearchResult, empty_top_k
 from harness.index.maxsim_exact import ragged_ranges, ragged_rows
 
 FORMAT = "harness-plaid"
@@ -298,8 +298,7 @@ class PlaidIndex(Index):
             raise RuntimeError("build the index before searching")
         settings = self.search_settings(k)
         self._last_search = settings
-        indices = np.full((len(queries), k), -1, dtype=np.int64)
-        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        indices, scores = empty_top_k(len(queries), k)
         # One query's matrices are small: BLAS thread hand-offs would cost more than they save.
         with self._thread_pools.limit(limits=1, user_api="blas"):
             for row in range(len(queries)):

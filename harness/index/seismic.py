@@ -29,7 +29,7 @@ from pydantic import Field
 
 from harness.encode import ProgressCallback, Representation, SparseRepresentation
 from harness.errors import InputError
-from harness.index.base import Index, IndexParams, SearchResult
+from harness.index.base import Index, IndexParams, SearchResult, empty_top_k
 
 T = TypeVar("T")
 
@@ -156,8 +156,7 @@ class SeismicIndex(Index):
                 f"query vocabulary {queries.vocabulary.name!r} ({len(queries.vocabulary)} terms) does not match "
                 f"the index's {name!r} ({size} terms)"
             )
-        indices = np.full((len(queries), k), -1, dtype=np.int64)
-        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        indices, scores = empty_top_k(len(queries), k)
         string_type = seismic.get_seismic_string()
         ids, components, values = [], [], []
         for row, (columns, weights) in enumerate(self._query_terms(queries)):
