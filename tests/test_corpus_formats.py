@@ -20,7 +20,7 @@ def test_shards_make_one_corpus_in_order(tmp_path: Path) -> None:
     with gzip.open(tmp_path / "docs-1.jsonl.gz", "wt") as handle:
         handle.write(json.dumps({"docid": "b#0", "title": "B", "text": "two"}) + "\n")
     corpus = read_corpus([tmp_path / "docs-0.jsonl", tmp_path / "docs-1.jsonl.gz"], "sw")
-    assert (corpus.ids, corpus.titles, corpus.texts) == (["a#0", "b#0"], ["A", "B"], ["one", "two"])
+    assert (corpus.ids, list(corpus.titles), list(corpus.texts)) == (["a#0", "b#0"], ["A", "B"], ["one", "two"])
 
 
 def test_a_duplicate_across_shards_names_both_places(tmp_path: Path) -> None:
@@ -33,7 +33,7 @@ def test_a_duplicate_across_shards_names_both_places(tmp_path: Path) -> None:
 def test_ms_marco_collection_tsv(tmp_path: Path) -> None:
     (tmp_path / "collection.tsv").write_text("0\tThe presence of communication\n1\tManhattan Project\n")
     corpus = read_corpus([tmp_path / "collection.tsv"], "en")
-    assert corpus.ids == ["0", "1"] and corpus.texts[1] == "Manhattan Project" and corpus.titles == ["", ""]
+    assert corpus.ids == ["0", "1"] and corpus.texts[1] == "Manhattan Project" and list(corpus.titles) == ["", ""]
 
 
 def test_a_tsv_line_with_extra_columns_is_refused(tmp_path: Path) -> None:

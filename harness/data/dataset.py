@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
@@ -12,9 +12,12 @@ Qrels = dict[str, dict[str, int]]
 
 @dataclass(frozen=True)
 class Corpus:
+    """Titles and texts are any sequence: lists for corpora built in memory, `TextColumn`s (on disk) for those
+    read from files."""
+
     ids: list[str]
-    titles: list[str]
-    texts: list[str]
+    titles: Sequence[str]
+    texts: Sequence[str]
     language: str
 
     def __post_init__(self) -> None:
@@ -29,6 +32,10 @@ class Corpus:
         joins each document when read, so a corpus of millions is not held twice."""
         return JoinedTexts(self.titles, self.texts, separator)
 
+    def passages_by_id(self) -> Mapping[str, str]:
+        """The joined passage of each document id, read when asked for (answer matching reads only the retrieved)."""
+        return PassagesById(self.ids, self.joined_texts())
+
 
 class JoinedTexts(Sequence[str]):
     """Documents as `title<separator>text` (just the text when untitled), joined on access."""
@@ -41,8 +48,7 @@ class JoinedTexts(Sequence[str]):
     def __len__(self) -> int:
         return len(self._texts)
 
-    def _join(self, row: int) -> str:
-        title, text = self._titles[row], self._texts[row]
+    def _joined(self, title: str, text: str) -> str:
         return f"{title}{self._separator}{text}".strip() if title else text.strip()
 
     @overload
@@ -53,8 +59,34 @@ class JoinedTexts(Sequence[str]):
 
     def __getitem__(self, index: int | slice) -> str | list[str]:
         if isinstance(index, slice):
-            return [self._join(row) for row in range(*index.indices(len(self)))]
-        return self._join(range(len(self))[index])
+            titles, texts = self._titles[index], self._texts[index]
+            return [self._joined(title, text) for title, text in zip(titles, texts, strict=True)]
+        row = range(len(self))[index]
+        return self._joined(self._titles[row], self._texts[row])
+
+    def __iter__(self) -> Iterator[str]:
+        block = 4096  # a slice of a `TextColumn` is one read, a row is one read per column
+        for start in range(0, len(self), block):
+            titles, texts = self._titles[start : start + block], self._texts[start : start + block]
+            for title, text in zip(titles, texts, strict=True):
+                yield self._joined(title, text)
+
+
+class PassagesById(Mapping[str, str]):
+    """Document id -> joined passage; only the id index is held."""
+
+    def __init__(self, ids: Sequence[str], passages: Sequence[str]) -> None:
+        self._row_of = {doc_id: row for row, doc_id in enumerate(ids)}
+        self._passages = passages
+
+    def __getitem__(self, doc_id: str) -> str:
+        return self._passages[self._row_of[doc_id]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._row_of)
+
+    def __len__(self) -> int:
+        return len(self._row_of)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.data.dataset import Corpus, Qrels, Queries
+from harness.data.text_column import TextColumnWriter
 from harness.errors import InputError
 
 ID_KEYS = ("_id", "id", "docid", "doc_id")
@@ -171,14 +172,15 @@ def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 class CorpusBuilder:
     """Accumulates documents from one or more shards, refusing duplicate ids across all of them.
 
-    Where each document came from is kept compactly (a shard number and a line per document), since
-    corpora run to tens of millions of documents.
+    Where each document came from is kept compactly (a shard number and a line per document), and titles and
+    texts go straight to disk (`TextColumn`), since corpora run to tens of millions of documents; ids stay in
+    memory, with the index of them that finds duplicates until the corpus is built.
     """
 
     def __init__(self) -> None:
         self.ids: list[str] = []
-        self.titles: list[str] = []
-        self.texts: list[str] = []
+        self._titles = TextColumnWriter()
+        self._texts = TextColumnWriter()
         self._row_of: dict[str, int] = {}
         self._paths: list[Path] = []
         self._shard = array("H")
@@ -197,8 +199,8 @@ class CorpusBuilder:
         self._shard.append(len(self._paths) - 1)
         self._line.append(line)
         self.ids.append(doc_id)
-        self.titles.append(title)
-        self.texts.append(text)
+        self._titles.append(title)
+        self._texts.append(text)
 
     def add_records(self, path: Path) -> None:
         for line_number, record in iter_records(path):
@@ -224,7 +226,8 @@ class CorpusBuilder:
     def build(self, language: str, where: Path) -> Corpus:
         if not self.ids:
             raise InputError("corpus is empty", path=where)
-        return Corpus(ids=self.ids, titles=self.titles, texts=self.texts, language=language)
+        self._row_of.clear()
+        return Corpus(ids=self.ids, titles=self._titles.finish(), texts=self._texts.finish(), language=language)
 
 
 def read_corpus(paths: Sequence[Path], language: str) -> Corpus:

@@ -34,8 +34,7 @@ def evaluate_task(task: RetrievalTask, run: RunScores, metrics: Sequence[str]) -
     if answer_metrics:
         if task.answers is None:
             raise InputError(f"{task.dataset} has no answer strings, so {', '.join(answer_metrics)} cannot be computed")
-        passages = dict(zip(task.corpus.ids, task.corpus.joined_texts(), strict=True))
-        answer_means, answer_per_query = answer_recall(task.answers, run, passages, answer_metrics)
+        answer_means, answer_per_query = answer_recall(task.answers, run, task.corpus.passages_by_id(), answer_metrics)
         means.update(answer_means)
         per_query.update(answer_per_query)
         protocol["answer_recall"] = ANSWER_PROTOCOL
