@@ -341,6 +341,7 @@ def test_a_worker_that_cannot_load_the_model_says_so(tmp_path: Path) -> None:
 
     model = write_tiny_bert(tmp_path / "bert")
     encoder = load_encoder(load_card_file(write_card(tmp_path, "dense", model)), EncodeSettings(batch_size=4))
+    encoder.encode_documents(["the driver has read its weights"], "en")
     model.rename(tmp_path / "moved")  # what a node without the model's files sees
     with ray_pool(ClusterSettings(workers=1)) as pool, pytest.raises(HarnessError) as raised:
         EmbeddingStore(tmp_path / "store", shard_size=2).encode(

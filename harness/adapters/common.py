@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,22 @@ def card_parameters(card: ModelCard, model: type[P]) -> P:
         return model.model_validate(card.parameters)
     except ValidationError as error:
         raise InputError.from_validation(error, path=card.path, prefix="parameters") from None
+
+
+def declared_architecture(folder: Path, card: ModelCard) -> str:
+    """The model class a checkpoint's `config.json` declares (`architectures`, else `model_type`): read
+    without importing transformers, so a result can name it when the weights never had to load."""
+    path = folder / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"the checkpoint has no config.json (looked in {folder})", path=card.path) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"unreadable config.json: {error}", path=path) from None
+    declared = config.get("architectures") if isinstance(config, dict) else None
+    if isinstance(declared, list) and declared and isinstance(declared[0], str):
+        return declared[0]
+    return str(config.get("model_type", "unknown")) if isinstance(config, dict) else "unknown"
 
 
 def resolve_device(requested: str) -> str:

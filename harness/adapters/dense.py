@@ -7,11 +7,12 @@ optionally L2-normalised, with per-role prefixes or instructions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
-from harness.adapters.common import card_parameters, resolve_device, torch_precision
+from harness.adapters.common import card_parameters, declared_architecture, resolve_device, torch_precision
 from harness.adapters.weights import ResolvedWeights, WeightsSpec, resolve_weights
 from harness.cards import ModelCard
 from harness.encode import (
@@ -41,42 +42,64 @@ class DenseParameters(WeightsSpec):
     padding_side: Literal["left", "right"] | None = None
 
 
+@dataclass(frozen=True)
+class _Checkpoint:
+    tokenizer: Any
+    model: Any
+    append_id: int | None  # the card's `append_token`, added after truncation
+
+
 class DenseEncoder(Encoder):
     family = "dense"
     Parameters = DenseParameters
 
     def __init__(self, card: ModelCard, settings: EncodeSettings) -> None:
         super().__init__(card, settings)
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-
         self.params = card_parameters(card, self.Parameters)
         self.weights: ResolvedWeights = resolve_weights(self.params, card)
         self._device = resolve_device(settings.device)
         self.precision = torch_precision(settings, card, self._device)
+        self._architecture = declared_architecture(self.weights.path, card)
+        self._checkpoint: _Checkpoint | None = None
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._loaded().tokenizer
+
+    @property
+    def model(self) -> Any:
+        return self._loaded().model
+
+    def _loaded(self) -> _Checkpoint:
+        """Tokenizer and model, read on first use: a rerun whose encodings are all stored never loads them."""
+        if self._checkpoint is None:
+            self._checkpoint = self._load_checkpoint()
+        return self._checkpoint
+
+    def _load_checkpoint(self) -> _Checkpoint:
+        from transformers import AutoModel, AutoTokenizer
+
+        card = self.card
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.weights.path, trust_remote_code=card.trust_remote_code)
-            self.model = AutoModel.from_pretrained(
-                self.weights.path,
-                trust_remote_code=card.trust_remote_code,
-                dtype=self.precision.weights,
+            tokenizer = AutoTokenizer.from_pretrained(self.weights.path, trust_remote_code=card.trust_remote_code)
+            model = AutoModel.from_pretrained(
+                self.weights.path, trust_remote_code=card.trust_remote_code, dtype=self.precision.weights
             )
         except (OSError, ValueError) as error:
             raise InputError(f"cannot load the checkpoint in {self.weights.path}: {error}", path=card.path) from None
         if self.params.padding_side:
-            self.tokenizer.padding_side = self.params.padding_side
-        self._append_id: int | None = None
+            tokenizer.padding_side = self.params.padding_side
+        append_id: int | None = None
         if self.params.append_token is not None:
-            token_id = self.tokenizer.convert_tokens_to_ids(self.params.append_token)
-            if token_id is None or token_id == self.tokenizer.unk_token_id:
+            token_id = tokenizer.convert_tokens_to_ids(self.params.append_token)
+            if token_id is None or token_id == tokenizer.unk_token_id:
                 raise InputError(
                     f"token {self.params.append_token!r} is not in the tokenizer's vocabulary",
                     path=card.path,
                     key="parameters.append_token",
                 )
-            self._append_id = int(token_id)
-        self.model.eval().to(self._device)
-        self._torch = torch
+            append_id = int(token_id)
+        return _Checkpoint(tokenizer, model.eval().to(self._device), append_id)
 
     @property
     def device(self) -> str:
@@ -102,15 +125,16 @@ class DenseEncoder(Encoder):
         return self._encode(texts, language, "document", progress)
 
     def document_budget(self, language: str) -> DocumentBudget:
-        extra = 1 if self._append_id is not None else 0
+        extra = 1 if self._loaded().append_id is not None else 0
         return content_budget(self.tokenizer, self.max_length("document"), self.prefix("document"), extra)
 
     def _tokenize(self, texts: list[str], max_length: int) -> dict[str, list[list[int]]]:
         """Token ids without padding, truncated; the card's `append_token` goes after truncation."""
-        if self._append_id is None:
+        append_id = self._loaded().append_id
+        if append_id is None:
             return dict(self.tokenizer(texts, truncation=True, max_length=max_length))
         encoded = dict(self.tokenizer(texts, truncation=True, max_length=max_length - 1))
-        encoded["input_ids"] = [[*ids, self._append_id] for ids in encoded["input_ids"]]
+        encoded["input_ids"] = [[*ids, append_id] for ids in encoded["input_ids"]]
         encoded["attention_mask"] = [[*mask, 1] for mask in encoded["attention_mask"]]
         if "token_type_ids" in encoded:
             encoded["token_type_ids"] = [types + types[-1:] for types in encoded["token_type_ids"]]
@@ -118,6 +142,8 @@ class DenseEncoder(Encoder):
 
     def _pad(self, features: dict[str, list[list[int]]]) -> dict[str, Any]:
         """One batch as tensors, padded on the tokenizer's side to its longest sequence."""
+        import torch
+
         longest = max(len(ids) for ids in features["input_ids"])
         fills = {"input_ids": self.tokenizer.pad_token_id or 0, "token_type_ids": self.tokenizer.pad_token_type_id}
         left = self.tokenizer.padding_side == "left"
@@ -127,11 +153,12 @@ class DenseEncoder(Encoder):
             padded = [
                 [fill] * (longest - len(row)) + row if left else row + [fill] * (longest - len(row)) for row in rows
             ]
-            tensors[name] = self._torch.tensor(padded, dtype=self._torch.long, device=self._device)
+            tensors[name] = torch.tensor(padded, dtype=torch.long, device=self._device)
         return tensors
 
     def _pool(self, hidden: Any, mask: Any) -> Any:
-        torch = self._torch
+        import torch
+
         if self.params.pooling == "cls":
             return hidden[:, 0]
         if self.params.pooling == "last":
@@ -149,7 +176,8 @@ class DenseEncoder(Encoder):
     def _encode(
         self, texts: Sequence[str], language: str, role: Role, progress: ProgressCallback | None
     ) -> DenseRepresentation:
-        torch = self._torch
+        import torch
+
         prefix, max_length = self.prefix(role), self.max_length(role)
         prefixed = [prefix + text for text in texts]
         output = np.empty((len(prefixed), self.model.config.hidden_size), dtype=np.float32)
@@ -174,7 +202,7 @@ class DenseEncoder(Encoder):
     def describe(self) -> dict[str, Any]:
         return {
             "weights": self.weights.to_dict(),
-            "architecture": type(self.model).__name__,
+            "architecture": self._architecture,
             "pooling": self.params.pooling,
             "normalize": self.params.normalize,
             "max_query_length": self.max_length("query"),
