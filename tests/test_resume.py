@@ -229,6 +229,22 @@ def stripped(path: Path) -> str:
     return json.dumps(data, sort_keys=True)
 
 
+def test_a_rerun_whose_encodings_are_all_stored_reads_no_weights(tiny: Path, tmp_path: Path) -> None:
+    model = write_tiny_bert(tmp_path / "bert")
+    card = write_card(tmp_path, "dense", model)
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert run("--data", str(tiny), "--language", "en", "-m", str(card), "--results-dir", str(first)).exit_code == 0
+    (model / "model.safetensors").write_bytes(b"no longer weights")  # a load now fails: a rerun must not need one
+    outcome = run(
+        "--data", str(tiny), "--language", "en", "-m", str(card), "--results-dir", str(second),
+        "--index", "faiss-flat:query_batch_size=1",
+    )  # fmt: skip
+    assert outcome.exit_code == 0, outcome.output
+    [before], [after] = records(first).values(), records(second).values()
+    assert after["measured"]["encodings"]["documents"]["status"] == "reused"
+    assert after["per_query"] == before["per_query"] and after["model"]["details"] == before["model"]["details"]
+
+
 @pytest.mark.slow  # three runs in subprocesses, about a minute each on a busy 2-core machine
 @pytest.mark.parametrize(("after_shards", "delay_s"), [(2, 0.0), (3, 0.015)], ids=["at-a-shard-boundary", "mid-shard"])
 def test_a_killed_run_resumes_encoding_only_missing_shards_and_gives_identical_results(

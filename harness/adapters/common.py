@@ -51,15 +51,17 @@ def resolve_device(requested: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def torch_dtype(name: str, device: str):
+def applied_dtype(name: str, device: str) -> str:
     """float16 only where it is fast (GPU): CPU float16 matmuls are slow and lossy, so on CPU it is
-    float32; bfloat16 applies on CPU and GPU alike."""
+    float32; bfloat16 applies on CPU and GPU alike. Named without importing torch."""
+    return "float32" if device == "cpu" and name == "float16" else name
+
+
+def torch_dtype(name: str, device: str) -> Any:
+    """The torch dtype `applied_dtype` names."""
     import torch
 
-    dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
-    if device == "cpu" and dtype is torch.float16:
-        return torch.float32
-    return dtype
+    return getattr(torch, applied_dtype(name, device))
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,8 @@ class TorchPrecision:
 
 def torch_precision(settings: EncodeSettings, card: ModelCard, device: str) -> TorchPrecision:
     """`--precision`, else the card's `precision` (the mode its published numbers used), else `cast`;
-    float32 is float32 in either mode, and float16 on CPU is float32 (see `torch_dtype`)."""
-    applied = str(torch_dtype(settings.dtype, device)).replace("torch.", "")
+    float32 is float32 in either mode, and float16 on CPU is float32 (see `applied_dtype`)."""
+    applied = applied_dtype(settings.dtype, device)
     mode = settings.precision or card.precision or "cast"
     return TorchPrecision(applied, "cast" if applied == "float32" else mode, device)
 

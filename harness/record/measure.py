@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -68,19 +69,15 @@ class PeakMemory:
         while not self._stop.wait(self._interval_s):
             self.peak_bytes = max(self.peak_bytes, self._process.memory_info().rss)
 
+    # Only where a model has already imported torch: importing it here would cost seconds for BM25 and for a
+    # rerun whose encodings are all stored, and no GPU memory is in use without it.
     @staticmethod
     def _reset_gpu_peak() -> None:
-        try:
-            import torch
-        except ImportError:
-            return
-        if torch.cuda.is_available():
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
 
     @staticmethod
     def _gpu_peak() -> int | None:
-        try:
-            import torch
-        except ImportError:
-            return None
-        return int(torch.cuda.max_memory_allocated()) if torch.cuda.is_available() else None
+        torch = sys.modules.get("torch")
+        return int(torch.cuda.max_memory_allocated()) if torch is not None and torch.cuda.is_available() else None

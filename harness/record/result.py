@@ -180,8 +180,13 @@ def _atomic_write(path: Path, write: Any, binary: bool = False) -> None:
 def _write_run(lines: Iterable[str]) -> Any:
     def write(stream: Any) -> None:
         with gzip.GzipFile(fileobj=stream, mode="wb", mtime=0) as compressed:
-            for line in lines:
-                compressed.write(line.encode("utf-8"))
+            chunk: list[str] = []
+            for line in lines:  # compressed in chunks of lines: one call per line costs seconds at k=1000
+                chunk.append(line)
+                if len(chunk) == 8192:
+                    compressed.write("".join(chunk).encode("utf-8"))
+                    chunk.clear()
+            compressed.write("".join(chunk).encode("utf-8"))
 
     return write
 
