@@ -119,3 +119,14 @@ def test_hub_id_not_cached_fails_fast_offline(tmp_path: Path) -> None:
     )
     with pytest.raises(SourceUnavailableError, match="not in the local Hugging Face cache"):
         load_encoder(load_card_file(path), EncodeSettings())
+
+
+def test_the_recorded_architecture_is_the_one_config_json_declares(tiny_folder: Path) -> None:
+    encoder = load_encoder(load_card_file(write_card(tiny_folder)), EncodeSettings())
+    assert encoder.describe()["architecture"] == "BertModel" == type(encoder.model).__name__
+
+
+def test_an_unreadable_config_json_names_the_file(tiny_folder: Path) -> None:
+    (tiny_folder / "model" / "config.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError, match=r"model/config.json: unreadable config.json"):
+        load_encoder(load_card_file(write_card(tiny_folder)), EncodeSettings())

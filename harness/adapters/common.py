@@ -36,10 +36,12 @@ def declared_architecture(folder: Path, card: ModelCard) -> str:
         raise InputError(f"the checkpoint has no config.json (looked in {folder})", path=card.path) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(f"unreadable config.json: {error}", path=path) from None
-    declared = config.get("architectures") if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        raise InputError("config.json is not a JSON object", path=path)
+    declared = config.get("architectures")
     if isinstance(declared, list) and declared and isinstance(declared[0], str):
         return declared[0]
-    return str(config.get("model_type", "unknown")) if isinstance(config, dict) else "unknown"
+    return str(config.get("model_type", "unknown"))
 
 
 def resolve_device(requested: str) -> str:
