@@ -65,11 +65,9 @@ class JoinedTexts(Sequence[str]):
         return self._joined(self._titles[row], self._texts[row])
 
     def __iter__(self) -> Iterator[str]:
-        block = 4096  # a slice of a `TextColumn` is one read, a row is one read per column
-        for start in range(0, len(self), block):
-            titles, texts = self._titles[start : start + block], self._texts[start : start + block]
-            for title, text in zip(titles, texts, strict=True):
-                yield self._joined(title, text)
+        # Each column iterates as it reads best: a list natively, a `TextColumn` a block at a time.
+        for title, text in zip(self._titles, self._texts, strict=True):
+            yield self._joined(title, text)
 
 
 class PassagesById(Mapping[str, str]):

@@ -93,9 +93,6 @@ class TextColumnWriter:
         self._size += len(data)
         self._ends.append(self._size)
 
-    def __len__(self) -> int:
-        return len(self._ends)
-
     def finish(self) -> TextColumn:
         self._handle.flush()
         return TextColumn(self._handle, self._ends)
