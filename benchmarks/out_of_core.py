@@ -27,7 +27,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from harness.cards import ModelCard
+from harness.catalog.cards import ModelCard
 from harness.encode import DenseRepresentation, Encoder, EncodeSettings, ProgressCallback
 from harness.index import make_index
 from harness.record.measure import PeakMemory

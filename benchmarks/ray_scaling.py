@@ -35,10 +35,10 @@ from pathlib import Path
 import ray
 import torch
 
-from harness.adapters import load_encoder
-from harness.cards import load_card
-from harness.distributed import ClusterSettings, ray_pool
+from harness.catalog.cards import load_card
 from harness.encode import Encoder, EncodeSettings
+from harness.models.adapters import load_encoder
+from harness.run.distributed import ClusterSettings, ray_pool
 from harness.store import EmbeddingStore
 
 REPO = Path(__file__).resolve().parents[1]

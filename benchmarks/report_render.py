@@ -21,9 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from harness.catalog.suites import load_suite  # noqa: E402
 from harness.record import load_results  # noqa: E402
 from harness.report import render_reports  # noqa: E402
-from harness.suite import load_suite  # noqa: E402
 from tests.results_factory import make_record, save  # noqa: E402
 
 

@@ -7,9 +7,9 @@ import pickle
 import pytest
 import Stemmer
 
-from harness.analysis import Analyzer, analyzer_for, analyzer_names
-from harness.analysis.tokenizer import normalise, tokenize
-from harness.errors import InputError
+from harness.core.errors import InputError
+from harness.models.analysis import Analyzer, analyzer_for, analyzer_names
+from harness.models.analysis.tokenizer import normalise, tokenize
 
 LUCENE_ENGLISH_STOPWORDS = {
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no",

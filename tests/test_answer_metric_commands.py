@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.report.references import ReferenceBook
+from harness.results.reference_book import ReferenceBook
 from tests.test_source_mkqa import write_local
 
 runner = CliRunner()

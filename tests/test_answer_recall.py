@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.core.errors import InputError
 from harness.data import Corpus, DatasetIdentity, LanguagePair, Queries, RetrievalTask
-from harness.errors import InputError
 from harness.evaluate import canonical_metric
 from harness.evaluate.answers import answer_recall, has_answer, tokens
 from harness.evaluate.task import evaluate_task

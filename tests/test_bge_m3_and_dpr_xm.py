@@ -10,11 +10,11 @@ import pytest
 import torch
 import yaml
 
-from harness.adapters import load_encoder
-from harness.cards import load_card_file
+from harness.catalog.cards import load_card_file
+from harness.core.errors import InputError
 from harness.encode import EncodeSettings
-from harness.errors import InputError
 from harness.index import make_index
+from harness.models.adapters import load_encoder
 from tests.tiny_colbert import write_tiny_bge_m3, write_tiny_colbert, write_tiny_dpr_xm
 
 QUERY = "which cats purr"

@@ -8,10 +8,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from harness.adapters import load_encoder
-from harness.cards import load_card_file
+from harness.catalog.cards import load_card_file
 from harness.cli import app
 from harness.encode import EncodeSettings
+from harness.models.adapters import load_encoder
 from harness.store import EmbeddingStore
 from tests.tiny_models import write_tiny_bert
 

@@ -10,7 +10,7 @@ import sys
 from harness.cli.run import DEFAULT_COUNTRY
 from harness.record.energy import DEFAULT_COUNTRY as ENERGY_DEFAULT_COUNTRY
 
-HEAVY = ("numpy", "scipy", "torch", "transformers", "pydantic", "jinja2", "ranx", "codecarbon", "harness.runner")
+HEAVY = ("numpy", "scipy", "torch", "transformers", "pydantic", "jinja2", "ranx", "codecarbon", "harness.run.runner")
 
 
 def test_building_the_cli_imports_no_heavy_library() -> None:

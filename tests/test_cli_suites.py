@@ -10,9 +10,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from harness.catalog.suites import suite_paths
 from harness.cli import app
-from harness.net import host_reachable
-from harness.suite import suite_paths
+from harness.core.net import host_reachable
 from tests.conftest import TINY_CORPUS, TINY_QRELS, TINY_QUERIES, write_beir
 from tests.tiny_colbert import write_tiny_colbert
 from tests.tiny_models import write_tiny_bert

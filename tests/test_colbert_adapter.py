@@ -11,10 +11,10 @@ import pytest
 import torch
 import yaml
 
-from harness.adapters import load_encoder
-from harness.cards import load_card_file
+from harness.catalog.cards import load_card_file
+from harness.core.errors import InputError
 from harness.encode import EncodeSettings
-from harness.errors import InputError
+from harness.models.adapters import load_encoder
 from tests.tiny_colbert import COLBERT_METADATA, write_tiny_colbert
 
 TEXT = "cats purr and dogs bark"

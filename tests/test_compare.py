@@ -11,8 +11,8 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.errors import InputError
-from harness.report.compare import compare, holm, paired_t_test, randomization_test
+from harness.core.errors import InputError
+from harness.results.compare import compare, holm, paired_t_test, randomization_test
 from tests.results_factory import make_record, save
 
 runner = CliRunner()

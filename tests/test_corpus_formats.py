@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from harness.core.errors import InputError
 from harness.data.formats import read_corpus, read_queries_with_positives
-from harness.errors import InputError
 from tests.conftest import write_jsonl
 
 

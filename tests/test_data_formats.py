@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.core.errors import InputError
 from harness.data import LanguagePair
 from harness.data.formats import read_corpus_jsonl, read_qrels, read_queries_jsonl, read_topics
 from harness.data.sources import make_source
-from harness.errors import InputError
 from tests.conftest import TINY_CORPUS, TINY_QRELS, TINY_QUERIES, write_beir, write_jsonl
 
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 import yaml
 
-from harness.adapters import load_encoder
-from harness.cards import load_card_file
+from harness.catalog.cards import load_card_file
+from harness.core.errors import InputError
 from harness.encode import EncodeSettings
-from harness.errors import InputError
+from harness.models.adapters import load_encoder
 from tests.tiny_models import write_tiny_bert
 
 TEXTS = ["cats purr", "dogs bark and fetch sticks at night", "lava", "bread is baked in an oven with flour"]
@@ -109,7 +109,7 @@ def test_unknown_card_parameter_names_the_key(tiny_folder: Path) -> None:
 
 
 def test_hub_id_not_cached_fails_fast_offline(tmp_path: Path) -> None:
-    from harness.errors import SourceUnavailableError
+    from harness.core.errors import SourceUnavailableError
 
     path = tmp_path / "hub.yaml"
     path.write_text(

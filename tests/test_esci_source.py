@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.core.errors import InputError, SourceUnavailableError
 from harness.data import LanguagePair
 from harness.data.sources import make_source
 from harness.data.sources.esci import EXAMPLES_FILE, PRODUCTS_FILE
-from harness.errors import InputError, SourceUnavailableError
 from harness.evaluate import evaluate
 
 pa = pytest.importorskip("pyarrow")

@@ -9,14 +9,14 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from harness.cards import load_card
+from harness.catalog.cards import load_card
+from harness.catalog.suites import load_suite
 from harness.cli import app
 from harness.evaluate import evaluate
 from harness.evaluate.protocol import import_ranx
 from harness.record import EnergySettings
 from harness.results import fusion_of, load
-from harness.runner import RunSettings, run_units
-from harness.suite import load_suite
+from harness.run.runner import RunSettings, run_units
 from tests.conftest import TINY_CORPUS, TINY_QRELS, TINY_QUERIES, write_beir
 from tests.tiny_models import write_tiny_bert
 

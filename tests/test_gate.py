@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.gate import Status, classify
+from harness.results.gate import Status, classify
 from tests.results_factory import make_record, save
 
 runner = CliRunner()

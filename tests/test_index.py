@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from harness.core.errors import InputError
 from harness.encode import DenseRepresentation, SparseRepresentation, Vocabulary
-from harness.errors import InputError
 from harness.index import make_index, top_k_rows
 
 

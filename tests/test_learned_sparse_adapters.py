@@ -10,10 +10,10 @@ import pytest
 import torch
 import yaml
 
-from harness.adapters import load_encoder
-from harness.cards import load_card
+from harness.catalog.cards import load_card
+from harness.core.errors import InputError, SourceUnavailableError
 from harness.encode import EncodeSettings
-from harness.errors import InputError, SourceUnavailableError
+from harness.models.adapters import load_encoder
 from tests.tiny_sparse_models import milco_state_dict, write_tiny_bert_mlm, write_tiny_bge_m3, write_tiny_milco
 
 

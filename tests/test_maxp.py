@@ -10,12 +10,12 @@ import pytest
 import yaml
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from harness.adapters import load_encoder
-from harness.cards import load_card
-from harness.data.passages import PassageSplit, max_passage_search, maxp_passages, split_into_passages
+from harness.catalog.cards import load_card
+from harness.core.errors import InputError
 from harness.encode import DenseRepresentation, EncodeSettings
-from harness.errors import InputError
 from harness.index import make_index
+from harness.models.adapters import load_encoder
+from harness.run.passages import PassageSplit, max_passage_search, maxp_passages, split_into_passages
 from tests.tiny_colbert import write_tiny_colbert
 from tests.tiny_models import write_tiny_bert
 from tests.tiny_nllb import TINY_TEXTS, write_tiny_nllb, write_tiny_nllb_e5

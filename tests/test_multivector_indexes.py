@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.core.errors import InputError
 from harness.encode import MultiVectorRepresentation
-from harness.errors import InputError
 from harness.index import make_index, parse_index_spec
 from harness.index.plaid import PlaidIndex, PlaidParams, ResidualCodec, default_centroids
 

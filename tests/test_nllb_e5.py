@@ -11,11 +11,11 @@ import torch
 import yaml
 from typer.testing import CliRunner
 
-from harness.adapters import load_encoder
-from harness.cards import load_card
+from harness.catalog.cards import load_card
 from harness.cli import app
-from harness.errors import InputError
-from harness.nllb_e5.layout import CONFIG_FILE, LORA_DIR, PROJECTION_FILE
+from harness.core.errors import InputError
+from harness.models.adapters import load_encoder
+from harness.models.nllb_e5.layout import CONFIG_FILE, LORA_DIR, PROJECTION_FILE
 from tests.conftest import TINY_CORPUS, TINY_QRELS, TINY_QUERIES, write_beir
 from tests.tiny_models import write_tiny_bert
 from tests.tiny_nllb import write_tiny_nllb, write_tiny_nllb_e5

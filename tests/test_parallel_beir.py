@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.catalog.suites import load_suite
+from harness.core.errors import InputError
 from harness.data import LanguagePair
-from harness.errors import InputError
-from harness.suite import load_suite
 from tests.conftest import write_beir
 
 ENGLISH = [

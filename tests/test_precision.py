@@ -9,12 +9,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from harness.adapters import load_encoder
-from harness.cards import load_card
+from harness.catalog.cards import load_card
+from harness.catalog.suites import load_suite
 from harness.cli import app
 from harness.encode import EncodeSettings
-from harness.run_key import run_key
-from harness.suite import load_suite
+from harness.models.adapters import load_encoder
+from harness.run.keys import run_key
 from tests.tiny_sparse_models import write_tiny_bert_mlm
 
 TEXTS = ["cats and dogs", "the united states of america"]

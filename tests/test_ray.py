@@ -19,15 +19,15 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from harness.cards import load_card
+from harness.catalog.cards import load_card
+from harness.catalog.suites import local_suite
 from harness.cli import app
-from harness.distributed import ClusterSettings, RayEncodingPool, ray_pool
+from harness.core.errors import InputError
 from harness.encode import DenseRepresentation, EncodeSettings
-from harness.errors import InputError
 from harness.index import make_index
 from harness.record import EnergySettings
-from harness.runner import RunSettings, StoreSettings, run_units
-from harness.suite import local_suite
+from harness.run.distributed import ClusterSettings, RayEncodingPool, ray_pool
+from harness.run.runner import RunSettings, StoreSettings, run_units
 from tests.conftest import write_beir
 from tests.tiny_colbert import write_tiny_colbert
 from tests.tiny_models import WORDS, write_tiny_bert
@@ -334,9 +334,9 @@ def test_harness_run_on_ray_from_the_command_line(cards, tmp_path: Path) -> None
 
 
 def test_a_worker_that_cannot_load_the_model_says_so(tmp_path: Path) -> None:
-    from harness.adapters import load_encoder
-    from harness.cards import load_card_file
-    from harness.errors import HarnessError
+    from harness.catalog.cards import load_card_file
+    from harness.core.errors import HarnessError
+    from harness.models.adapters import load_encoder
     from harness.store import EmbeddingStore
 
     model = write_tiny_bert(tmp_path / "bert")

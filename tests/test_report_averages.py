@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.catalog.suites import find_suites, load_suite
 from harness.report import render_reports
 from harness.report.leaderboard import SuiteBoard, build_boards
-from harness.suite import find_suites, load_suite
 from tests.results_factory import make_record
 
 BEIR = load_suite("beir")

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.report.compare import holm
+from harness.results.compare import holm
 from tests.browser import Browser, find_chromium
 
 pytestmark = pytest.mark.slow

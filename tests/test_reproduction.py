@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.cards import load_card
+from harness.catalog.cards import load_card
+from harness.catalog.suites import local_suite
 from harness.record import EnergySettings
-from harness.runner import RunSettings, run_units
-from harness.suite import local_suite
+from harness.run.runner import RunSettings, run_units
 
 pytestmark = pytest.mark.slow
 

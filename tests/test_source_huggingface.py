@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from harness.core.errors import InputError, SourceUnavailableError
 from harness.data import LanguagePair
 from harness.data.hub import HubClient, HubFile, readme_data_files
 from harness.data.sources import make_source
-from harness.errors import InputError, SourceUnavailableError
 from tests.conftest import write_jsonl
 
 MLDR_REVISION = "f3837caa8004c6b49954bb6b511d424222eb9161"

@@ -24,7 +24,7 @@ import json, sys
 from pathlib import Path
 from harness.data import LanguagePair
 from harness.data.sources import make_source
-from harness.errors import HarnessError
+from harness.core.errors import HarnessError
 
 out = {}
 for name, spec, language, split in json.loads(sys.argv[1]):

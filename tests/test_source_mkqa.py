@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from harness.core.errors import InputError
 from harness.data import LanguagePair
 from harness.data.sources import Source, make_source
-from harness.errors import InputError
 from tests.conftest import write_jsonl
 
 

@@ -113,7 +113,7 @@ def test_seismic_refuses_queries_from_another_vocabulary() -> None:
 
 
 def test_seismic_parameters_are_validated_naming_the_key() -> None:
-    from harness.errors import InputError
+    from harness.core.errors import InputError
 
     with pytest.raises(InputError, match="heap_factor"):
         make_index("sparse", {"kind": "seismic", "heap_factor": 0})

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.adapters import load_encoder
-from harness.cards import load_card_file
+from harness.catalog.cards import load_card_file
 from harness.encode import DenseRepresentation, EncodeSettings, MultiVectorRepresentation, SparseRepresentation
+from harness.models.adapters import load_encoder
 from harness.store import EmbeddingStore
 from tests.tiny_colbert import write_tiny_colbert
 from tests.tiny_models import write_tiny_bert

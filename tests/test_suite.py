@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.errors import InputError
-from harness.suite import load_suite, load_suite_file, local_suite
+from harness.catalog.suites import load_suite, load_suite_file, local_suite
+from harness.core.errors import InputError
 
 
 def write_suite(tmp_path: Path, **overrides: object) -> Path:

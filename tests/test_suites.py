@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.averages import suite_averages
+from harness.catalog.suites import load_suite, parse_suite, suite_paths
+from harness.core.errors import InputError
 from harness.data.sources.huggingface import HuggingFaceSource
 from harness.data.sources.ir_datasets import IrDatasetsSource
 from harness.data.sources.trec import TrecSource
-from harness.errors import InputError
 from harness.record import ResultRecord
-from harness.references import find_references, load_reference_file, load_references
-from harness.suite import load_suite, parse_suite, suite_paths
+from harness.results.averages import suite_averages
+from harness.results.references import find_references, load_reference_file, load_references
 from tests.conftest import REPO
 
 SUITES = ["mmarco", "mrtydi", "miracl", "mldr", "mkqa", "hindi-beir", "beir", "limit"]

@@ -149,9 +149,9 @@ def test_explain_text_prints_the_top_terms_of_both_milco_views(milco_card: Path)
 
 
 def test_explain_match_lists_contributions_that_sum_to_the_score(milco_card: Path) -> None:
-    from harness.adapters import load_encoder
-    from harness.cards import load_card
-    from harness.explain import explain_match
+    from harness.catalog.cards import load_card
+    from harness.encode.explain import explain_match
+    from harness.models.adapters import load_encoder
 
     encoder = load_encoder(load_card(str(milco_card)))
     query = encoder.encode_queries(["cats purr"], "en")

@@ -9,12 +9,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from harness.adapters import card_family, load_encoder
-from harness.cards import load_card
+from harness.catalog.cards import load_card
 from harness.cli import app
 from harness.cli.run import _index_override
-from harness.errors import InputError
-from harness.translation import TranslationKey, split_sentences
+from harness.core.errors import InputError
+from harness.models.adapters import card_family, load_encoder
+from harness.models.translation import TranslationKey, split_sentences
 from tests.conftest import write_beir
 from tests.tiny_nllb import write_tiny_nllb
 

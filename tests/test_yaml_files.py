@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.errors import InputError
-from harness.resources import bundled_dir
-from harness.yaml_files import load_yaml
+from harness.core.errors import InputError
+from harness.core.resources import bundled_dir
+from harness.core.yaml_files import load_yaml
 
 
 def test_every_bundled_yaml_file_reads_as_the_pure_python_safe_loader_reads_it() -> None:

@@ -47,8 +47,8 @@ def write_tiny_nllb_e5(folder: Path, nllb: Path, e5: Path, seed: int = 0) -> Pat
     from safetensors.torch import save_file
     from transformers import AutoConfig, AutoModel
 
-    from harness.nllb_e5.layout import CONFIG_FILE, LORA_DIR, PROJECTION_FILE, NllbE5Config, ProjectionConfig
-    from harness.nllb_e5.model import with_new_lora
+    from harness.models.nllb_e5.layout import CONFIG_FILE, LORA_DIR, PROJECTION_FILE, NllbE5Config, ProjectionConfig
+    from harness.models.nllb_e5.model import with_new_lora
 
     folder.mkdir(parents=True, exist_ok=True)
     nllb_dim = AutoConfig.from_pretrained(nllb).d_model

@@ -1,4 +1,8 @@
-"""The `harness` command line: run models on suites, list what exists, render leaderboards."""
+"""The `harness` command line: run models on suites, list what exists, render leaderboards.
+
+Commands parse options into library calls (a `RunRequest` for run, sweep and fuse), show progress and
+print; the work is done below. May import: every package.
+"""
 
 from __future__ import annotations
 

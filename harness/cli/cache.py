@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from harness.cli.common import console, log_console, reported_errors
-from harness.errors import InputError
+from harness.core.errors import InputError
 
 app = typer.Typer(
     help="The embedding store: encodings kept between runs (default ~/.cache/harness/embeddings).",

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from harness.errors import HarnessError, InputError, SourceUnavailableError
+from harness.core.errors import HarnessError, InputError, SourceUnavailableError
 
 console = Console()
 error_console = Console(stderr=True)

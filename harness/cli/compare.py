@@ -14,7 +14,7 @@ from rich.table import Table
 from harness.cli.common import console, error_console, log_console, reported_errors
 
 if TYPE_CHECKING:
-    from harness.report.compare import Comparison
+    from harness.results.compare import Comparison
 
 
 class Test(str, Enum):
@@ -102,9 +102,9 @@ def compare_command(
     * `harness compare bm25 all-minilm-l6-v2 multilingual-e5-small --suite beir --suite xquad --metric recall@100`
     """
     with reported_errors():
-        from harness.report.compare import compare
         from harness.report.render import COMPARISON_FORMATS, render_comparison
         from harness.results import load
+        from harness.results.compare import compare
 
         records = [stored.record for stored in load(results_dir)]
         tests = [t.value for t in test] if test else ["student", "fisher"]

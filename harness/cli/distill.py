@@ -72,8 +72,8 @@ def distill_nllb_e5(
     * `harness run --suite xquad -m nllb-e5` (evaluates it)
     """
     with reported_errors():
-        from harness.nllb_e5.distill import DistillSettings, distill, weights_spec
-        from harness.nllb_e5.layout import E5_DEFAULT, NLLB_DEFAULT
+        from harness.models.nllb_e5.distill import DistillSettings, distill, weights_spec
+        from harness.models.nllb_e5.layout import E5_DEFAULT, NLLB_DEFAULT
 
         settings = DistillSettings(
             data=data,

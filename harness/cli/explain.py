@@ -11,14 +11,14 @@ from rich.table import Table
 
 from harness.cli.common import console, reported_errors
 from harness.cli.run import _select_suite
-from harness.errors import InputError
+from harness.core.errors import InputError
 
 if TYPE_CHECKING:
     from harness.encode import SparseRepresentation
 
 
 def _terms_table(title: str, representation: SparseRepresentation, top: int) -> list[Table]:
-    from harness.explain import top_terms_by_view
+    from harness.encode.explain import top_terms_by_view
 
     tables = []
     for view, terms in top_terms_by_view(representation, 0, top).items():
@@ -89,10 +89,10 @@ def explain_command(
             raise InputError("give --text, or --query with --document, or --query-id with --doc-id", key="--text")
         if role not in {"document", "query"}:
             raise InputError("--as takes `document` or `query`", key="--as")
-        from harness.adapters import load_encoder
-        from harness.cards import load_card
+        from harness.catalog.cards import load_card
         from harness.encode import EncodeSettings
-        from harness.explain import explain_match
+        from harness.encode.explain import explain_match
+        from harness.models.adapters import load_encoder
 
         card = load_card(model, cards_dir or [])
         query_language = document_language = language

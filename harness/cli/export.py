@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from harness.cli.common import console, reported_errors
-from harness.errors import InputError
+from harness.core.errors import InputError
 
 
 class ExportFormat(str, Enum):
@@ -39,8 +39,8 @@ def export_command(
     * `harness export trec --out runs --suite demo -m bm25`
     """
     with reported_errors():
-        from harness.cli.checks import check_output_folder
         from harness.results import export_mteb, export_trec, load
+        from harness.run.checks import check_output_folder
 
         check_output_folder(out, "--out")
         results = [

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from harness.cli.common import comma_list, console, error_console, reported_errors
-from harness.errors import SourceUnavailableError
+from harness.core.errors import SourceUnavailableError
 
 
 def fetch_command(
@@ -34,7 +34,7 @@ def fetch_command(
     * `harness fetch --suite beir --datasets scifact,nfcorpus`
     """
     with reported_errors():
-        from harness.suite import load_suite
+        from harness.catalog.suites import load_suite
 
         chosen = load_suite(suite, suites_dir or [])
         units = chosen.units(comma_list(languages), comma_list(datasets))

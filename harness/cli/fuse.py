@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from harness.cli.common import comma_list, console, error_console, reported_errors
 from harness.cli.run import CorpusSampleOption, LocalOption, MaxQueriesOption, SeedOption, parse_local
-from harness.errors import InputError
+from harness.core.errors import InputError
 
 
 class Method(str, Enum):
@@ -108,11 +108,11 @@ def fuse_command(
     with reported_errors():
         from rich.table import Table
 
+        from harness.catalog.suites import load_suite
         from harness.data.sampling import Sampling
-        from harness.fusion import FuseSettings, FusionSpec, Tuning, fuse_unit
         from harness.record import read_result
         from harness.results import fusion_of
-        from harness.suite import load_suite
+        from harness.run.fusion import FuseSettings, FusionSpec, Tuning, fuse_unit
 
         if optimize and tune_split is None:
             raise InputError("--optimize needs --tune-split: the split to tune on", key="--tune-split")

@@ -11,10 +11,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.common import console, error_console, log_console, reported_errors
-from harness.errors import InputError
+from harness.core.errors import InputError
 
 if TYPE_CHECKING:
-    from harness.gate import Check, GateReport
+    from harness.results.gate import Check, GateReport
 
 STYLES = {"OK": "green", "OKISH": "yellow", "FAIL": "bold red", "MISSING": "bold red"}  # by `Status` value
 
@@ -67,8 +67,8 @@ def _tables(report: GateReport) -> list[Table]:
 
 def _summary_markdown(report: GateReport) -> str:
     """A Markdown table for CI job summaries (e.g. `--summary "$GITHUB_STEP_SUMMARY"`)."""
-    from harness.gate import Status
     from harness.report.render import markdown_cell
+    from harness.results.gate import Status
 
     lines = [
         f"### harness gate: {'passed' if report.passed else 'FAILED'}",
@@ -143,8 +143,8 @@ def gate_command(
     * `harness gate --efficiency`: also fail when latency or index size grew beyond tolerance
     """
     with reported_errors():
-        from harness.gate import Status, gate, load_expectations, update
         from harness.results import load
+        from harness.results.gate import Status, gate, load_expectations, update
 
         records = [stored.record for stored in load(results_dir)]
         if update_expected:

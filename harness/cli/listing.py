@@ -12,7 +12,7 @@ from rich.markup import escape
 from harness.cli.common import console, reported_errors
 
 if TYPE_CHECKING:
-    from harness.suite import DatasetSpec, Suite
+    from harness.catalog.suites import DatasetSpec, Suite
 
 app = typer.Typer(help="List the suites and model cards harness knows about.", no_args_is_help=True)
 
@@ -95,7 +95,7 @@ def list_suites(
     """Suites, one row each (datasets, languages, split, metrics, size); `harness list suites NAME` lists
     that suite's datasets with their languages, sizes, metrics and what is cached locally."""
     with reported_errors():
-        from harness.suite import load_suite, load_suite_file, suite_paths
+        from harness.catalog.suites import load_suite, load_suite_file, suite_paths
 
         if name is None:
             suites = [load_suite_file(path) for path in suite_paths(suites_dir or []).values()]
@@ -124,7 +124,7 @@ def list_suites(
 def list_models(cards_dir: CardsDir = None) -> None:
     """Model cards: name, adapter and what the card says about the model."""
     with reported_errors():
-        from harness.cards import card_paths, load_card_file
+        from harness.catalog.cards import card_paths, load_card_file
 
         rows = []
         for name, path in card_paths(cards_dir or []).items():

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from harness.cli.common import console, reported_errors
-from harness.errors import InputError
+from harness.core.errors import InputError
 
 
 class ReportFormat(str, Enum):
@@ -46,9 +46,9 @@ def report_command(
     The HTML page needs no network: styles, script and charts are inline.
     """
     with reported_errors():
-        from harness.cli.checks import check_output_folder
         from harness.record import load_results
         from harness.report import render_reports
+        from harness.run.checks import check_output_folder
 
         check_output_folder(out, "--out")
         if not results_dir.is_dir():

@@ -14,17 +14,17 @@ from rich.markup import escape
 from rich.progress import Progress
 
 from harness.cli.common import announce_results, comma_list, console, error_console, kept_results, reported_errors
-from harness.errors import HarnessError, InputError
+from harness.core.errors import HarnessError, InputError
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from harness.cards import ModelCard
-    from harness.distributed import ClusterSettings, RayEncodingPool
+    from harness.catalog.cards import ModelCard
+    from harness.catalog.suites import Suite
     from harness.encode import ProgressCallback
     from harness.record import EnergySettings
-    from harness.runner import StoreSettings
-    from harness.suite import Suite
+    from harness.run.distributed import ClusterSettings, RayEncodingPool
+    from harness.run.runner import StoreSettings
 
 # Commands import the pipeline when they run, not when the CLI starts, so `harness --help` is instant.
 DEFAULT_COUNTRY = "NLD"  # harness.record.energy's, which would load pydantic at start-up; a test keeps them equal
@@ -167,7 +167,7 @@ WorkersOption = Annotated[
 
 def cluster_settings(address: str | None, workers: int | None) -> ClusterSettings | None:
     """The run's Ray cluster, or None for a one-process run."""
-    from harness.distributed import ClusterSettings
+    from harness.run.distributed import ClusterSettings
 
     if address is None:
         if workers is not None:
@@ -180,7 +180,7 @@ def ray_or_not(
     cluster: ClusterSettings | None, energy: EnergySettings
 ) -> contextlib.AbstractContextManager[RayEncodingPool | None]:
     """The run's Ray pool (its workers measure energy as this run does), or nothing for a one-process run."""
-    from harness.distributed import ray_pool
+    from harness.run.distributed import ray_pool
 
     return ray_pool(dataclasses.replace(cluster, energy=energy)) if cluster else contextlib.nullcontext()
 
@@ -188,7 +188,7 @@ def ray_or_not(
 def store_settings(
     cache_dir: Path | None, no_cache: bool, shard_size: int | None, stored_dtype: StoredDtype
 ) -> StoreSettings:
-    from harness.runner import StoreSettings
+    from harness.run.runner import StoreSettings
     from harness.store import DEFAULT_SHARD_SIZE
 
     return StoreSettings(
@@ -218,8 +218,8 @@ def parse_local(entries: list[str] | None, suite: Suite, datasets: list[str] | N
 
 
 def _select_suite(suite: str | None, data: Path | None, language: str | None, suites_dir: list[Path]) -> Suite:
-    from harness.languages import is_known_language
-    from harness.suite import load_suite, local_suite
+    from harness.catalog.suites import load_suite, local_suite
+    from harness.core.languages import is_known_language
 
     if suite and data:
         raise InputError("give either --suite or --data, not both", key="--data")
@@ -242,7 +242,7 @@ def _select_suite(suite: str | None, data: Path | None, language: str | None, su
 
 def _load_cards(models: list[str] | None, suite: Suite, cards_dir: list[Path]) -> tuple[list[ModelCard], bool]:
     """Cards named with --model, else the suite's defaults (skipped with a note when unavailable)."""
-    from harness.cards import load_card
+    from harness.catalog.cards import load_card
 
     if models:
         return [load_card(name, cards_dir) for name in models], False
@@ -254,8 +254,8 @@ def _index_override(text: str | None, cards: list[ModelCard]) -> dict[str, Any] 
     """`--index kind[:key=value,...]`, checked against every model of the run before any work."""
     if text is None:
         return None
-    from harness.adapters import card_family
     from harness.index import index_class, parse_index_spec
+    from harness.models.adapters import card_family
 
     spec = parse_index_spec(text)
     family = index_class(spec["kind"]).family
@@ -461,12 +461,12 @@ def run_command(
     with reported_errors(kept=kept):
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        from harness.cli.checks import check_run_options
         from harness.data.sampling import Sampling
         from harness.encode import EncodeSettings
         from harness.record import EnergySettings, load_results
         from harness.report import render_reports
-        from harness.runner import RunSettings, run_units
+        from harness.run.checks import check_run_options
+        from harness.run.runner import RunSettings, run_units
 
         cluster = cluster_settings(ray, workers)
         grid = check_run_options(

@@ -33,7 +33,7 @@ from harness.cli.run import (
     ray_or_not,
     store_settings,
 )
-from harness.errors import InputError
+from harness.core.errors import InputError
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -158,13 +158,13 @@ def sweep_command(
     with reported_errors(kept=lambda: kept_results(so_far)):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from harness.cards import load_card
-        from harness.cli.checks import check_run_options
+        from harness.catalog.cards import load_card
         from harness.data.sampling import Sampling
         from harness.encode import EncodeSettings
         from harness.record import EnergySettings
-        from harness.runner import RunSettings
-        from harness.sweep import SweepPlan, sweep_units
+        from harness.run.checks import check_run_options
+        from harness.run.runner import RunSettings
+        from harness.run.sweep import SweepPlan, sweep_units
 
         cluster = cluster_settings(ray, workers)
         grid = check_run_options(k=k, device=device, country=country, results_dir=results_dir)

@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from harness.core.errors import InputError
 from harness.data.dataset import Corpus, Qrels, Queries
 from harness.data.text_column import TextColumnWriter
-from harness.errors import InputError
 
 ID_KEYS = ("_id", "id", "docid", "doc_id")
 TEXT_KEYS = ("text", "contents", "body")

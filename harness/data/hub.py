@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from harness.core.errors import InputError, SourceUnavailableError
+from harness.core.net import hf_offline, hub_reachable
 from harness.data.sources.base import expand_template
-from harness.errors import InputError, SourceUnavailableError
-from harness.net import hf_offline, hub_reachable
 
 README = "README.md"
 

@@ -1,4 +1,8 @@
-"""Encode: the contract between models and the rest of the pipeline."""
+"""Encode: the contract between models and the rest of the pipeline (`Encoder`, the frozen representations,
+pruning, and explaining a sparse vector).
+
+May import: core, data, evaluate, catalog.
+"""
 
 from harness.encode.encoder import (
     DocumentBudget,

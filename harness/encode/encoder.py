@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
+from harness.core.errors import InputError
 from harness.encode.representations import Representation
-from harness.errors import InputError
 
 if TYPE_CHECKING:
-    from harness.cards import ModelCard
+    from harness.catalog.cards import ModelCard
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of texts just encoded, so a caller can drive a progress bar."""

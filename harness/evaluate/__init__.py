@@ -1,4 +1,8 @@
-"""Evaluate: ranx under one fixed protocol that reproduces trec_eval exactly (see `protocol`)."""
+"""Evaluate: the one metric registry, and ranx under one fixed protocol that reproduces trec_eval exactly
+(see `protocol`): a ranking and qrels in, metrics and per-query scores out.
+
+May import: core, data.
+"""
 
 from harness.data.dataset import Qrels
 from harness.evaluate.metrics import SUPPORTED_METRICS, canonical_metric

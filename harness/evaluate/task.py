@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from harness.core.errors import InputError
 from harness.data import RetrievalTask
-from harness.errors import InputError
 from harness.evaluate.answers import ANSWER_PROTOCOL, answer_recall
 from harness.evaluate.metrics import is_answer_metric
 from harness.evaluate.protocol import PROTOCOL, Evaluation, RunScores, evaluate

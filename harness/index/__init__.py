@@ -1,6 +1,8 @@
 """Index and search: one index per representation family, found by convention.
 
 An index kind `foo-bar` lives in `harness/index/foo_bar.py` and exposes `INDEX`.
+
+May import: core, data, evaluate, catalog, encode, models, store.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from harness.core.errors import InputError
 from harness.encode import Family
-from harness.errors import InputError
 from harness.index.base import Index, IndexParams, SearchResult, top_k_rows
 
 DEFAULT_INDEX: dict[str, str] = {

@@ -61,7 +61,7 @@ class StoredBlock:
 
 
 class BlockSearcher(Protocol):
-    """Scores stored blocks somewhere else (Ray workers, `harness.distributed`) and returns their top k, merged
+    """Scores stored blocks somewhere else (Ray workers, `harness.run.distributed`) and returns their top k, merged
     with `merge_top_k` as a search in this process merges them."""
 
     def top_k_of_blocks(

@@ -38,8 +38,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from harness.core.errors import InputError
 from harness.encode import MultiVectorRepresentation, ProgressCallback, Representation
-from harness.errors import InputError
 from harness.index.base import Index, IndexParams, SearchResult, empty_top_k
 from harness.index.maxsim_exact import ragged_ranges, ragged_rows
 

@@ -27,8 +27,8 @@ from typing import Any, TypeVar
 import numpy as np
 from pydantic import Field
 
+from harness.core.errors import InputError
 from harness.encode import ProgressCallback, Representation, SparseRepresentation
-from harness.errors import InputError
 from harness.index.base import Index, IndexParams, SearchResult, empty_top_k
 
 T = TypeVar("T")

@@ -1,4 +1,7 @@
-"""Record: measure each stage and write results with provenance."""
+"""Record: measure each stage (time, memory, energy) and write each result, with provenance, atomically.
+
+May import: core, data, evaluate, catalog, encode.
+"""
 
 from harness.record.energy import EnergyMeter, EnergyReading, EnergySettings
 from harness.record.result import (

@@ -14,7 +14,7 @@ from typing import Any
 import psutil
 
 from harness import __version__
-from harness.resources import source_checkout
+from harness.core.resources import source_checkout
 
 LIBRARIES = (
     "torch",

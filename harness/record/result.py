@@ -26,8 +26,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
-from harness.errors import InputError
-from harness.json_files import load_json
+from harness.core.errors import InputError
+from harness.core.json_files import load_json
 from harness.record.energy import EnergyReading
 
 SCHEMA_VERSION = 2
@@ -87,7 +87,7 @@ class ResultRecord(BaseModel):
     energy: EnergyReading | None
     environment: dict[str, Any]
     run_file: str
-    # The run key (harness.run_key): its id and the fields it hashes; None in results written before keys.
+    # The run key (harness.run.keys): its id and the fields it hashes; None in results written before keys.
     run_key: dict[str, Any] | None = None
     # Per side (documents, queries): computed or reused from the embedding store, and the cost when computed.
     encodings: dict[str, Any] | None = None

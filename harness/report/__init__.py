@@ -1,4 +1,7 @@
-"""Report: leaderboards from recorded results."""
+"""Report: leaderboards, charts and provenance pages rendered from recorded results (HTML, Markdown, LaTeX).
+
+May import: core, data, evaluate, catalog, record, results.
+"""
 
 from harness.report.leaderboard import Column, ModelRow, SuiteBoard, build_boards
 from harness.report.render import render_reports

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from statistics import fmean
 
-from harness.averages import SuiteAverage, suite_averages
+from harness.catalog.suites import Suite
 from harness.record import ResultRecord
-from harness.report.references import Reference, ReferenceBook
-from harness.results import Sweep, fusion_of, hardware_label, sweep_of
-from harness.suite import Suite
+from harness.results import Sweep, fusion_of, hardware_label, latest, result_id, sweep_of
+from harness.results.averages import SuiteAverage, suite_averages
+from harness.results.reference_book import Reference, ReferenceBook
 
 
 @dataclass(frozen=True)
@@ -30,15 +30,6 @@ class Column:
     def label(self) -> str:
         return f"{self.dataset}/{self.language}" if self.show_dataset else self.language
 
-
-def result_id(record: ResultRecord) -> str:
-    """A stable HTML anchor for one result (links a score to its provenance)."""
-    sweep = sweep_of(record)
-    key = "\x1f".join(
-        [record.suite, record.display_name, record.dataset, record.language, record.split]
-        + ([sweep.group, sweep.pruning.documents, sweep.pruning.queries] if sweep else [])
-    )
-    return "r-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -205,15 +196,6 @@ def _sum(values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) if present else None
 
-
-def latest(results: Sequence[ResultRecord]) -> list[ResultRecord]:
-    """One result per (suite, model, dataset, language, split, sweep setting): the newest."""
-    newest: dict[str, ResultRecord] = {}
-    for record in results:
-        key = result_id(record)
-        if key not in newest or record.created_at >= newest[key].created_at:
-            newest[key] = record
-    return list(newest.values())
 
 
 def build_boards(results: Sequence[ResultRecord], suites: Mapping[str, Suite] | None = None) -> list[SuiteBoard]:

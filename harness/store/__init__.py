@@ -1,4 +1,7 @@
-"""Store: encodings on disk between encode and index, so a corpus is encoded once and a killed run resumes."""
+"""Store: encodings on disk between encode and index, so a corpus is encoded once and a killed run resumes.
+
+May import: core, data, evaluate, catalog, encode.
+"""
 
 from harness.store.embeddings import (
     DEFAULT_SHARD_SIZE,

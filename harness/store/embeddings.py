@@ -35,6 +35,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import scipy.sparse as sp
 
+from harness.core.errors import InputError
 from harness.encode import (
     DenseRepresentation,
     Encoder,
@@ -46,7 +47,6 @@ from harness.encode import (
     VocabularyView,
     concatenate,
 )
-from harness.errors import InputError
 
 STORE_VERSION = 1
 DEFAULT_SHARD_SIZE = 16_384
@@ -180,7 +180,7 @@ class ShardReport:
 
 
 class ShardExecutor(Protocol):
-    """Encodes an entry's missing shards somewhere else (`harness.distributed.RayEncodingPool`)."""
+    """Encodes an entry's missing shards somewhere else (`harness.run.distributed.RayEncodingPool`)."""
 
     def encode_shards(
         self, store: EmbeddingStore, encoder: Encoder, jobs: Sequence[ShardJob], progress: ProgressCallback | None
@@ -289,7 +289,7 @@ class EmbeddingStore:
     ) -> StoredEncoding:
         """The encoding of `texts`, from the store where it has it; `on_shard(done, total)` after each shard.
 
-        The missing shards are encoded by `executor` (a Ray pool, `harness.distributed`), else here, one
+        The missing shards are encoded by `executor` (a Ray pool, `harness.run.distributed`), else here, one
         after the other; either way each goes through `encode_shard`.
         """
         entry = self.open_entry(encoder, texts, language, role)

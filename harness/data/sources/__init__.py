@@ -11,8 +11,8 @@ import pkgutil
 from pathlib import Path
 from typing import Any
 
+from harness.core.errors import InputError
 from harness.data.sources.base import Source
-from harness.errors import InputError
 
 _NOT_SOURCES = {"base"}
 

@@ -10,10 +10,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness.core.errors import InputError
+from harness.core.languages import language_name
 from harness.data.dataset import Corpus, DatasetIdentity, LanguagePair, Qrels, Queries, RetrievalTask
 from harness.data.formats import check_qrels
-from harness.errors import InputError
-from harness.languages import language_name
 
 
 class SourceParams(BaseModel):

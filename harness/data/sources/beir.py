@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from harness.core.errors import InputError
 from harness.data.dataset import LanguagePair, RetrievalTask
 from harness.data.formats import read_corpus_jsonl, read_qrels, read_queries_jsonl, sha256_of_files
 from harness.data.sources.base import Source, SourceParams, assemble_task
-from harness.errors import InputError
 
 
 class BeirParams(SourceParams):

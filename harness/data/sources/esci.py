@@ -38,11 +38,11 @@ from typing import Any, Literal
 from pydantic import Field
 from tqdm.auto import tqdm
 
+from harness.core.errors import InputError, SourceUnavailableError
+from harness.core.net import any_reachable
 from harness.data.dataset import Corpus, LanguagePair, Qrels, Queries, RetrievalTask
 from harness.data.formats import sha256_of_files
 from harness.data.sources.base import Source, SourceParams, assemble_task
-from harness.errors import InputError, SourceUnavailableError
-from harness.net import any_reachable
 
 LOCALE_OF_LANGUAGE = {"en": "us", "es": "es", "ja": "jp"}
 GAIN_OF_LABEL = {"E": 100, "S": 10, "C": 1, "I": 0}

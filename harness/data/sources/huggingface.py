@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.core.errors import InputError
 from harness.data.dataset import LanguagePair, RetrievalTask
 from harness.data.formats import read_corpus, read_qrels, read_queries, read_queries_with_positives, sha256_of_files
 from harness.data.hub import HubClient, HubFile, ResolvedFiles, hub_client
 from harness.data.sources.base import Source, SourceParams, assemble_task
-from harness.errors import InputError
 
 
 class HuggingFaceParams(SourceParams):

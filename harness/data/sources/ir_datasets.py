@@ -22,11 +22,11 @@ from typing import Any
 
 from pydantic import Field
 
+from harness.core.errors import InputError, SourceUnavailableError
+from harness.core.net import PROBE_TIMEOUT_S, any_reachable
 from harness.data.dataset import Corpus, LanguagePair, Queries, RetrievalTask
 from harness.data.formats import ContentDigest, CorpusBuilder
 from harness.data.sources.base import Source, SourceParams, assemble_task
-from harness.errors import InputError, SourceUnavailableError
-from harness.net import PROBE_TIMEOUT_S, any_reachable
 
 
 class IrDatasetsParams(SourceParams):

@@ -18,12 +18,12 @@ from typing import Any
 
 from pydantic import Field
 
+from harness.core.errors import InputError
 from harness.data.dataset import DatasetIdentity, LanguagePair, Queries, RetrievalTask
 from harness.data.formats import iter_records, read_corpus, sha256_of_files
 from harness.data.hub import HubClient, HubFile, hub_client
 from harness.data.sources.base import Source, SourceParams
 from harness.data.sources.huggingface import revision_label
-from harness.errors import InputError
 
 # The class-label order of the `type` field in the hub's conversion (integers there, strings in the jsonl).
 ANSWER_TYPES = ("entity", "long_answer", "unanswerable", "date", "number", "number_with_unit", "short_phrase", "binary")

@@ -17,10 +17,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from harness.core.errors import InputError
 from harness.data.dataset import LanguagePair, Qrels, RetrievalTask
 from harness.data.formats import read_corpus_jsonl, read_qrels, read_queries_jsonl, sha256_of_files
 from harness.data.sources.base import Source, SourceParams, assemble_task
-from harness.errors import InputError
 
 
 class ParallelBeirParams(SourceParams):

@@ -1,0 +1,60 @@
+"""Results: reading recorded results back. The library (`load`, `load_frame`, exports to TREC and MTEB),
+how a result is identified and the newest one picked (`result_id`, `latest`), published reference scores
+(`references`, `reference_book`), suite averages, paired significance tests (`compare`) and the
+regression gate (`gate`).
+
+```python
+from harness import results
+
+frame = results.load_frame("results")  # one row per model/dataset/language/metric
+results.export_mteb(results.load("results"), "mteb-results")
+```
+
+May import: core, data, evaluate, catalog, record.
+"""
+
+from harness.results.library import (
+    FusionComponent,
+    FusionInfo,
+    MtebRegistry,
+    MtebTask,
+    StoredResult,
+    Sweep,
+    SweepPruning,
+    atomic_write_text,
+    export_mteb,
+    export_trec,
+    fusion_of,
+    hardware_label,
+    latest,
+    load,
+    load_frame,
+    mteb_metric_name,
+    per_query_frame,
+    result_id,
+    sweep_of,
+    to_frame,
+)
+
+__all__ = [
+    "FusionComponent",
+    "FusionInfo",
+    "MtebRegistry",
+    "MtebTask",
+    "StoredResult",
+    "Sweep",
+    "SweepPruning",
+    "atomic_write_text",
+    "export_mteb",
+    "export_trec",
+    "fusion_of",
+    "hardware_label",
+    "latest",
+    "load",
+    "load_frame",
+    "mteb_metric_name",
+    "per_query_frame",
+    "result_id",
+    "sweep_of",
+    "to_frame",
+]
