@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from harness.cli.run import DEFAULT_COUNTRY
+from harness.cli.options import DEFAULT_COUNTRY
 from harness.record.energy import DEFAULT_COUNTRY as ENERGY_DEFAULT_COUNTRY
 
 HEAVY = ("numpy", "scipy", "torch", "transformers", "pydantic", "jinja2", "ranx", "codecarbon", "harness.run.runner")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from harness.catalog.cards import load_card
 from harness.cli import app
-from harness.cli.run import _index_override
+from harness.run.api import index_override
 from harness.core.errors import InputError
 from harness.models.adapters import card_family, load_encoder
 from harness.models.translation import TranslationKey, split_sentences
@@ -213,9 +213,9 @@ def test_a_translate_card_has_its_retrievers_family_before_any_weights_load() ->
 
 
 def test_index_override_checks_a_translate_card_by_its_retriever() -> None:
-    assert _index_override("sparse-exact", [load_card("nllb-translate-bm25")]) == {"kind": "sparse-exact"}
+    assert index_override("sparse-exact", [load_card("nllb-translate-bm25")]) == {"kind": "sparse-exact"}
     with pytest.raises(InputError, match="'faiss-flat' is for dense models but 'nllb-translate-bm25' is sparse"):
-        _index_override("faiss-flat", [load_card("nllb-translate-bm25")])
+        index_override("faiss-flat", [load_card("nllb-translate-bm25")])
 
 
 def test_a_translate_card_reads_documents_with_its_retrievers_budget_unless_it_translates_them(

@@ -9,8 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cli.common import console, reported_errors
-from harness.cli.run import _select_suite
+from harness.cli.common import comma_list, console, reported_errors
 from harness.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -37,9 +36,11 @@ def _texts_by_id(
     query_id: str, doc_id: str, suite: str | None, data: Path | None, language: str | None, languages: str | None
 ) -> tuple[str, str, str, str]:
     """(query text, document text, query language, document language) from one unit of a suite or folder."""
-    chosen = _select_suite(suite, data, language, [])
-    selected = [item.strip() for item in languages.split(",")] if languages else None
-    units = chosen.units(selected, None)
+    from harness.cli.options import say_note
+    from harness.run.api import RunRequest, select_suite, select_units
+
+    request = RunRequest(suite=suite, data=data, language=language, languages=comma_list(languages))
+    units = select_units(request, select_suite(request, say_note))
     if len(units) != 1:
         labels = ", ".join(f"{u.dataset.name}/{u.languages.label}" for u in units)
         raise InputError(f"pick one dataset and language with --languages (this selects: {labels})", key="--languages")

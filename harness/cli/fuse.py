@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from harness.cli.common import comma_list, console, error_console, reported_errors
-from harness.cli.run import CorpusSampleOption, LocalOption, MaxQueriesOption, SeedOption, parse_local
+from harness.cli.options import CorpusSampleOption, LocalOption, MaxQueriesOption, SeedOption, parse_local, sampling
 from harness.core.errors import InputError
 
 
@@ -108,11 +108,11 @@ def fuse_command(
     with reported_errors():
         from rich.table import Table
 
-        from harness.catalog.suites import load_suite
-        from harness.data.sampling import Sampling
         from harness.record import read_result
         from harness.results import fusion_of
-        from harness.run.fusion import FuseSettings, FusionSpec, Tuning, fuse_unit
+        from harness.run import RunEvents, RunRequest
+        from harness.run import fuse as run_fusion
+        from harness.run.fusion import FusionSpec
 
         if optimize and tune_split is None:
             raise InputError("--optimize needs --tune-split: the split to tune on", key="--tune-split")
@@ -121,22 +121,23 @@ def fuse_command(
         spec = FusionSpec(method.value, norm.value, _weights(weights), rrf_k)
         if optimize and weights is not None:
             raise InputError("give --weights or --optimize, not both", key="--weights")
-        chosen = load_suite(suite, suites_dir or [])
-        selected = comma_list(datasets)
-        units = chosen.units(
-            comma_list(languages),
-            selected,
-            local=parse_local(local, chosen, selected),
-            sampling=Sampling(max_queries, corpus_sample, seed),
+        request = RunRequest(
+            suite=suite,
+            languages=comma_list(languages),
+            datasets=comma_list(datasets),
+            local=parse_local(local),
+            models=model,
+            sampling=sampling(max_queries, corpus_sample, seed),
+            results_dir=results_dir,
+            latency_sample=latency_sample,
+            suites_dirs=suites_dir or (),
         )
+        events = RunEvents(on_result=lambda path: error_console.print(f"wrote {escape(str(path))}", highlight=False))
+        outcome = run_fusion(request, spec, name, tune_split, tune_metric, events)
         table = Table(title=f"{method.value} fusion", show_lines=False)
         for column in ("result", "dataset", "language", "metric", "fused", *model):
             table.add_column(escape(column), justify="right" if column in ("fused", *model) else "left")
-        for unit in units:
-            tuning = Tuning(tune_split, tune_metric or unit.primary_metric) if tune_split else None
-            settings = FuseSettings(results_dir, name, tuning, latency_sample)
-            path = fuse_unit(unit, model, spec, settings)
-            error_console.print(f"wrote {escape(str(path))}", highlight=False)
+        for path in outcome.results:
             record = read_result(path)
             info = fusion_of(record)
             assert info is not None

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from harness.cli.common import announce_results, comma_list, console, error_console, kept_results, reported_errors
-from harness.cli.run import (
+from harness.cli.common import announce_results, comma_list, console, kept_results, reported_errors
+from harness.cli.options import (
     DEFAULT_COUNTRY,
     DTYPE_HELP,
     CacheDirOption,
@@ -26,11 +26,13 @@ from harness.cli.run import (
     ShardSizeOption,
     StoredDtype,
     WorkersOption,
-    _index_override,
-    _select_suite,
     cluster_settings,
+    encode_settings,
+    energy_settings,
     parse_local,
-    ray_or_not,
+    progress_bars,
+    sampling,
+    say_note,
     store_settings,
 )
 from harness.core.errors import InputError
@@ -156,62 +158,37 @@ def sweep_command(
     """
     so_far: list[Path] = []  # said on an interrupt or a failure
     with reported_errors(kept=lambda: kept_results(so_far)):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from harness.catalog.cards import load_card
-        from harness.data.sampling import Sampling
-        from harness.encode import EncodeSettings
-        from harness.record import EnergySettings
-        from harness.run.checks import check_run_options
-        from harness.run.runner import RunSettings
-        from harness.run.sweep import SweepPlan, sweep_units
+        from harness.run import RunEvents, RunRequest
+        from harness.run import sweep as run_sweep
+        from harness.run.sweep import SweepPlan
 
         cluster = cluster_settings(ray, workers)
-        grid = check_run_options(k=k, device=device, country=country, results_dir=results_dir)
         query_rules = _rules([query_prune], "--query-prune")
         if len(query_rules) != 1:
             raise InputError("--query-prune takes one rule, e.g. `topk:32`", key="--query-prune")
         plan = SweepPlan(_rules(prune, "--prune"), query_rules[0])
-        chosen = _select_suite(suite, data, language, suites_dir or [])
-        selected = comma_list(datasets)
-        units = chosen.units(
-            comma_list(languages),
-            selected,
-            local=parse_local(local, chosen, selected),
-            sampling=Sampling(max_queries, corpus_sample, seed),
-            maxp=False,  # sweep points score whole documents
+        request = RunRequest(
+            suite=suite,
+            data=data,
+            language=language,
+            languages=comma_list(languages),
+            datasets=comma_list(datasets),
+            local=parse_local(local),
+            models=(model,),
+            sampling=sampling(max_queries, corpus_sample, seed),
             metrics=comma_list(metrics),
-        )
-        card = load_card(model, cards_dir or [])
-        kind = _index_override(index, [card])
-        if kind and list(kind) == ["kind"] and card.index.get("kind") == kind["kind"]:
-            kind = card.index
-        encode = EncodeSettings(
-            batch_size, device, dtype.value, max_query_length, max_document_length, precision and precision.value
-        )
-        power = EnergySettings(enabled=energy, country_iso_code=grid)
-        settings = RunSettings(
-            results_dir=results_dir,
+            index=index,
             k=k,
-            encode=encode,
-            energy=power,
-            latency_sample=latency_sample,
-            index=kind,
+            encode=encode_settings(batch_size, device, dtype, max_query_length, max_document_length, precision),
             store=store_settings(cache_dir, no_cache, shard_size, StoredDtype.float32),
+            cluster=cluster,
+            energy=energy_settings(energy, country),
+            latency_sample=latency_sample,
+            results_dir=results_dir,
+            suites_dirs=suites_dir or (),
+            cards_dirs=cards_dir or (),
         )
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with (
-            ray_or_not(cluster, power) as pool,
-            Progress(*columns, console=error_console, disable=not error_console.is_terminal) as bars,
-        ):
-            written = sweep_units(
-                units,
-                card,
-                plan,
-                settings,
-                progress=RichProgress(bars),
-                on_result=announce_results(so_far),
-                k=chosen.spec.k,
-                pool=pool,
-            )
-        console.print(_points_table(written))
+        with progress_bars(remaining=False) as bars:
+            events = RunEvents(progress=RichProgress(bars), on_result=announce_results(so_far), on_note=say_note)
+            outcome = run_sweep(request, plan, events)
+        console.print(_points_table(list(outcome.results)))

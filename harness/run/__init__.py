@@ -6,3 +6,23 @@ cluster (`distributed`); pruning sweeps (`sweep`) and rank fusion of recorded ru
 May import: every stage below it (core, data, evaluate, catalog, encode, models, store, index, record,
 results, report). Only the CLI imports it.
 """
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.run.api import RunEvents, RunOutcome, RunRequest, fuse, run, sweep
+
+_API = ("RunEvents", "RunOutcome", "RunRequest", "fuse", "run", "sweep")
+
+
+def __getattr__(name: str) -> Any:
+    """`from harness.run import RunRequest, run` loads the pipeline only then: the CLI's option checks
+    (`harness.run.checks`) import this package without it."""
+    if name in _API:
+        from harness.run import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'harness.run' has no attribute {name!r}")
+
+
+__all__ = ["RunEvents", "RunOutcome", "RunRequest", "fuse", "run", "sweep"]

@@ -1,0 +1,254 @@
+"""Options that `harness run`, `sweep` and `fuse` share, and turning them into the run API's settings;
+progress bars and the lines a run says as it goes.
+
+Commands import the pipeline when they run, not when the CLI starts, so `harness --help` is instant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import Progress
+
+from harness.cli.common import error_console
+from harness.core.errors import HarnessError, InputError
+
+if TYPE_CHECKING:
+
+    from harness.catalog.cards import ModelCard
+    from harness.data.sampling import Sampling
+    from harness.encode import EncodeSettings, ProgressCallback
+    from harness.record import EnergySettings
+    from harness.run.distributed import ClusterSettings
+    from harness.run.runner import StoreSettings
+
+DEFAULT_COUNTRY = "NLD"  # harness.record.energy's, which would load pydantic at start-up; a test keeps them equal
+
+
+class Dtype(str, Enum):
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+
+
+class Precision(str, Enum):
+    cast = "cast"
+    autocast = "autocast"
+
+
+DTYPE_HELP = (
+    "Compute dtype. float16 applies on GPU only (on CPU it runs as float32); bfloat16 applies on CPU and GPU. "
+    "How is --precision's choice."
+)
+PrecisionOption = Annotated[
+    Precision | None,
+    typer.Option(
+        help="With --dtype float16/bfloat16: `cast` converts the weights (everything runs in that dtype); "
+        "`autocast` keeps float32 weights and runs matmuls in it under torch.autocast (as MILCO's authors "
+        "encode). The two give different vectors; results record which ran. Default: the card's `precision`, "
+        "else cast."
+    ),
+]
+
+
+class RichProgress:
+    """One bar per stage, removed when the stage ends, so long runs stay readable."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+
+    @contextlib.contextmanager
+    def task(self, description: str, total: int) -> Iterator[ProgressCallback]:
+        task_id = self._progress.add_task(description, total=total)
+        try:
+            yield lambda advanced: self._progress.advance(task_id, advanced)
+        finally:
+            self._progress.remove_task(task_id)
+
+
+# Dataset selection options shared by `harness run` and `harness sweep`.
+LocalOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--local",
+        help="Read a dataset from a local folder instead of its source: `DATASET=DIR` (repeatable), or "
+        "`DIR` when one dataset is selected. The folder holds the dataset's files in its native layout "
+        "(see docs/suites.md).",
+    ),
+]
+MaxQueriesOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Quick run: a seeded random sample of at most N queries. Results are marked sampled."),
+]
+CorpusSampleOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Quick run: at most N documents, keeping every document judged for the kept queries plus a "
+        "seeded random sample of the rest. Results are marked sampled.",
+    ),
+]
+MetricsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--metrics",
+        help="Evaluate these metrics instead of the suite's, comma-separated, e.g. `map,P@30,ndcg@10` "
+        "(trec_eval spellings such as `P_30` or `ndcg_cut_10` work too; `answer-recall@k` where a dataset has "
+        "answer strings). The suite's primary metric stays primary when listed, else the first one given is.",
+    ),
+]
+SeedOption = Annotated[int, typer.Option(help="Seed of --max-queries and --corpus-sample.")]
+CacheDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        help="Embedding store: where document and query encodings are kept between runs "
+        "(default: $HARNESS_CACHE_DIR, else ~/.cache/harness). See `harness cache list`.",
+    ),
+]
+NoCacheOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Keep no encodings after the run (a temporary store still shares them between the run's units).",
+    ),
+]
+ShardSizeOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Texts per stored shard (default 16,384): an interrupted run loses at most the shard it was writing.",
+    ),
+]
+
+
+class StoredDtype(str, Enum):
+    float32 = "float32"
+    float16 = "float16"
+
+
+StoredDtypeOption = Annotated[
+    StoredDtype,
+    typer.Option(
+        "--stored-dtype",
+        help="Dense and multi-vector vectors on disk: float16 halves the store (scores change slightly; a "
+        "result records it in its key).",
+    ),
+]
+
+
+RayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="local|auto|ADDRESS",
+        help="Encode the store's missing shards on Ray workers (`pip install harness[ray]`): `local` starts a "
+        "Ray instance on this machine, `auto` joins the cluster `ray start` runs here, `HOST:PORT` (or "
+        "`ray://HOST:PORT`) an existing cluster. --cache-dir must be a folder every node sees. "
+        "See docs/distributed.md.",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="With --ray: Ray workers, each loading the model once (default: one per GPU; on CPU-only clusters "
+        "the CPUs divided by this process's torch threads).",
+    ),
+]
+
+
+def cluster_settings(address: str | None, workers: int | None) -> ClusterSettings | None:
+    """`--ray`/`--workers`: the run's Ray cluster, or None for a one-process run."""
+    from harness.run.distributed import ClusterSettings
+
+    if address is None:
+        if workers is not None:
+            raise InputError("--workers needs --ray (local, auto or an address)", key="--workers")
+        return None
+    return ClusterSettings(address=address.strip() or "local", workers=workers)
+
+
+def store_settings(
+    cache_dir: Path | None, no_cache: bool, shard_size: int | None, stored_dtype: StoredDtype
+) -> StoreSettings:
+    """`--cache-dir`, `--no-cache`, `--shard-size`, `--stored-dtype` as the run's store settings."""
+    from harness.run.runner import StoreSettings
+    from harness.store import DEFAULT_SHARD_SIZE
+
+    return StoreSettings(
+        root=cache_dir.expanduser() / "embeddings" if cache_dir else None,
+        enabled=not no_cache,
+        shard_size=shard_size or DEFAULT_SHARD_SIZE,
+        dtype=stored_dtype.value,
+    )
+
+
+def parse_local(entries: list[str] | None) -> dict[str | None, Path]:
+    """`--local DATASET=DIR` entries by dataset; a bare `DIR` under None (the one dataset selected)."""
+    folders: dict[str | None, Path] = {}
+    for entry in entries or []:
+        name, separator, folder = entry.partition("=")
+        folders[name.strip() if separator else None] = Path(folder if separator else entry)
+    return folders
+
+
+def sampling(max_queries: int | None, corpus_sample: int | None, seed: int) -> Sampling:
+    from harness.data.sampling import Sampling
+
+    return Sampling(max_queries, corpus_sample, seed)
+
+
+def encode_settings(
+    batch_size: int,
+    device: str,
+    dtype: Dtype,
+    max_query_length: int | None,
+    max_document_length: int | None,
+    precision: Precision | None,
+) -> EncodeSettings:
+    from harness.encode import EncodeSettings
+
+    return EncodeSettings(
+        batch_size, device, dtype.value, max_query_length, max_document_length, precision and precision.value
+    )
+
+
+def energy_settings(energy: bool, country: str) -> EnergySettings:
+    from harness.record import EnergySettings
+
+    return EnergySettings(enabled=energy, country_iso_code=country)
+
+
+def say_note(text: str) -> None:
+    error_console.print(f"[yellow]note:[/] {escape(text)}")
+
+
+def say_kept(path: Path) -> None:
+    error_console.print(
+        f"kept {escape(str(path))} (its result exists under the same run key; --overwrite recomputes)",
+        highlight=False,
+    )
+
+
+def say_skipped(card: ModelCard, error: HarnessError) -> None:
+    error_console.print(f"[yellow]skipping default model {escape(card.name)}:[/] {escape(str(error))}")
+
+
+def progress_bars(*, remaining: bool = True) -> Progress:
+    """Progress bars on stderr, drawn only on a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    if remaining:
+        columns.append(TimeRemainingColumn())
+    return Progress(*columns, console=error_console, disable=not error_console.is_terminal)
+
+
