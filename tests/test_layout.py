@@ -30,6 +30,7 @@ LAYERS = [
     "harness.index",
     "harness.record",
     "harness.results",
+    "harness.references",  # the old path of harness.results.references, kept as a re-export
     "harness.report",
     "harness.run",
     "harness.cli",
@@ -154,6 +155,15 @@ def test_an_upward_import_is_caught() -> None:
     assert upward_imports(graph) == [
         "harness.data.dataset imports harness.report.render (harness.report is above harness.data)"
     ]
+
+
+def test_the_old_public_import_paths_still_work() -> None:
+    from harness import references, results
+    from harness.results import references as moved
+
+    assert references.load_references is moved.load_references
+    assert results.load_frame.__module__ == "harness.results.library"
+    assert {"load", "load_frame", "export_mteb", "export_trec", "sweep_of", "fusion_of"} <= set(results.__all__)
 
 
 def test_a_cycle_is_caught() -> None:

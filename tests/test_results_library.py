@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from harness import results
 from harness.cli import app
+from harness.core.errors import InputError
 from harness.results import MtebRegistry, MtebTask
 from tests.results_factory import make_record, save
 
@@ -76,7 +77,7 @@ def test_export_trec_writes_the_recorded_run_uncompressed_and_retagged(stored: P
 def test_a_missing_run_file_is_an_input_error(stored: Path, tmp_path: Path) -> None:
     [bm25] = [r for r in results.load(stored) if r.record.model.name == "bm25"]
     bm25.run_path.unlink()
-    with pytest.raises(results.InputError, match="TREC run recorded with this result is missing"):
+    with pytest.raises(InputError, match="TREC run recorded with this result is missing"):
         results.export_trec([bm25], tmp_path / "runs")
 
 

@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from harness.catalog.cards import load_card
 from harness.cli import app
-from harness.run.api import index_override
 from harness.core.errors import InputError
 from harness.models.adapters import card_family, load_encoder
 from harness.models.translation import TranslationKey, split_sentences
+from harness.run.api import index_override
 from tests.conftest import write_beir
 from tests.tiny_nllb import write_tiny_nllb
 

@@ -110,8 +110,7 @@ def fuse_command(
 
         from harness.record import read_result
         from harness.results import fusion_of
-        from harness.run import RunEvents, RunRequest
-        from harness.run import fuse as run_fusion
+        from harness.run import RunEvents, RunRequest, run_fusion
         from harness.run.fusion import FusionSpec
 
         if optimize and tune_split is None:

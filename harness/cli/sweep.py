@@ -158,8 +158,7 @@ def sweep_command(
     """
     so_far: list[Path] = []  # said on an interrupt or a failure
     with reported_errors(kept=lambda: kept_results(so_far)):
-        from harness.run import RunEvents, RunRequest
-        from harness.run import sweep as run_sweep
+        from harness.run import RunEvents, RunRequest, run_sweep
         from harness.run.sweep import SweepPlan
 
         cluster = cluster_settings(ray, workers)

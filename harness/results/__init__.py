@@ -14,6 +14,7 @@ May import: core, data, evaluate, catalog, record.
 """
 
 from harness.results.library import (
+    FRAME_COLUMNS,
     FusionComponent,
     FusionInfo,
     MtebRegistry,
@@ -37,6 +38,7 @@ from harness.results.library import (
 )
 
 __all__ = [
+    "FRAME_COLUMNS",
     "FusionComponent",
     "FusionInfo",
     "MtebRegistry",

@@ -1,6 +1,6 @@
 """Run: the one run API every surface calls (`harness run`, `sweep`, `fuse`, a notebook): a `RunRequest`
-says what to run and `run()` drives the pipeline for it, data -> encode -> store -> index/search ->
-evaluate -> record, unit by unit (`runner`), keyed so a rerun resumes (`keys`), on one process or a Ray
+says what to run and `run()` (`run_sweep()`, `run_fusion()`) drives the pipeline for it, data -> encode ->
+store -> index/search -> evaluate -> record, unit by unit (`runner`), keyed so a rerun resumes (`keys`), on one process or a Ray
 cluster (`distributed`); pruning sweeps (`sweep`) and rank fusion of recorded runs (`fusion`).
 
 May import: every stage below it (core, data, evaluate, catalog, encode, models, store, index, record,
@@ -10,9 +10,9 @@ results, report). Only the CLI imports it.
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness.run.api import RunEvents, RunOutcome, RunRequest, fuse, run, sweep
+    from harness.run.api import RunEvents, RunOutcome, RunRequest, run, run_fusion, run_sweep
 
-_API = ("RunEvents", "RunOutcome", "RunRequest", "fuse", "run", "sweep")
+_API = ("RunEvents", "RunOutcome", "RunRequest", "run", "run_fusion", "run_sweep")
 
 
 def __getattr__(name: str) -> Any:
@@ -25,4 +25,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'harness.run' has no attribute {name!r}")
 
 
-__all__ = ["RunEvents", "RunOutcome", "RunRequest", "fuse", "run", "sweep"]
+__all__ = ["RunEvents", "RunOutcome", "RunRequest", "run", "run_fusion", "run_sweep"]

@@ -1,5 +1,5 @@
 """The run API: what to run (`RunRequest`) and the functions that run it, under `harness run`,
-`harness sweep`, `harness fuse` and any Python caller.
+`harness sweep`, `harness fuse` and any Python caller: `run`, `run_sweep` and `run_fusion`.
 
 ```python
 from harness.run import RunRequest, run
@@ -259,7 +259,7 @@ def run(request: RunRequest, events: RunEvents | None = None) -> RunOutcome:
     return RunOutcome(tuple(written), tuple(reports))
 
 
-def sweep(request: RunRequest, plan: SweepPlan, events: RunEvents | None = None) -> RunOutcome:
+def run_sweep(request: RunRequest, plan: SweepPlan, events: RunEvents | None = None) -> RunOutcome:
     """One sparse model (the request's only model), encoded once, indexed at every pruning point of `plan`."""
     events = events or RunEvents()
     if len(request.models) != 1:
@@ -285,7 +285,7 @@ def sweep(request: RunRequest, plan: SweepPlan, events: RunEvents | None = None)
     return RunOutcome(tuple(written))
 
 
-def fuse(
+def run_fusion(
     request: RunRequest,
     spec: FusionSpec,
     name: str | None = None,
@@ -316,7 +316,7 @@ __all__ = [
     "RunOutcome",
     "RunRequest",
     "SweepPlan",
-    "fuse",
     "run",
-    "sweep",
+    "run_fusion",
+    "run_sweep",
 ]
