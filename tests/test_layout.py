@@ -141,6 +141,14 @@ def test_every_package_says_its_job_and_what_it_may_import() -> None:
     assert silent == []
 
 
+def test_the_readme_lists_the_packages_in_their_order() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text()
+    section = readme.split("## How the code is laid out", 1)[1].split("```", 2)[1]
+    listed = [line.split()[0].removeprefix("harness/") for line in section.splitlines() if line.startswith("harness/")]
+    packages = [layer.split(".")[1] for layer in LAYERS if (PACKAGE / layer.split(".")[1] / "__init__.py").is_file()]
+    assert listed == list(dict.fromkeys(packages))
+
+
 def test_imports_only_run_down_the_stages() -> None:
     assert upward_imports(import_graph()) == []
 

@@ -22,12 +22,13 @@ from markupsafe import Markup
 
 from harness import __version__
 from harness.catalog.suites import find_suites
+from harness.core.files import atomic_write_text
 from harness.core.languages import language_name
 from harness.data import LanguagePair
 from harness.record import ResultRecord
 from harness.report.figures import Figure, suite_figures, sweep_figures
 from harness.report.leaderboard import SuiteBoard, build_boards
-from harness.results import atomic_write_text, hardware_label, latest, result_id, sweep_of
+from harness.results import hardware_label, latest, result_id, sweep_of
 from harness.results.compare import TESTS, Comparison
 
 FORMATS = {"html": "index.html", "md": "leaderboard.md", "tex": "leaderboard.tex"}

@@ -37,10 +37,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.core.errors import InputError
+from harness.core.files import atomic_write_text
 from harness.core.yaml_files import load_yaml
 from harness.evaluate import canonical_metric
 from harness.record import ResultRecord
-from harness.results.library import atomic_write_text, latest, sweep_of
+from harness.results.library import latest, sweep_of
 
 DEFAULT_TOLERANCE = 0.001
 EFFICIENCY_QUANTITIES = ("latency_p50_ms", "latency_p95_ms", "index_size_bytes")

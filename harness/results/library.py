@@ -15,8 +15,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ import pycountry
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.core.errors import InputError
+from harness.core.files import atomic_write_text
 from harness.core.languages import lookup_language
 from harness.data.formats import gzip_errors
 from harness.evaluate.metrics import parse_metric
@@ -307,19 +306,6 @@ def per_query_frame(results: Iterable[ResultRecord | StoredResult]) -> pd.DataFr
     ]
     return pd.DataFrame(rows, columns=["suite", "dataset", "split", "language", "model", "metric", "query_id", "value"])
 
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write beside `path`, then rename: a reader never sees half a file, a failure leaves none.
-    The file gets the usual permissions (umask), so a published report is readable by a web server."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temporary.open("x", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def export_trec(results: Sequence[StoredResult], out_dir: Path | str, tag: str | None = None) -> list[Path]:
