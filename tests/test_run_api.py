@@ -66,6 +66,14 @@ def test_a_rerun_keeps_the_result_and_says_so(tiny_beir: Path, tmp_path: Path) -
     assert written == []
 
 
+def test_a_suite_is_named_or_given_by_path(tmp_path: Path) -> None:
+    from harness.catalog.suites import default_suites_dir
+    from harness.run.api import select_suite
+
+    by_path = select_suite(RunRequest(suite=default_suites_dir() / "demo.yaml"))
+    assert by_path.spec.name == select_suite(RunRequest()).spec.name == "demo"
+
+
 def test_a_report_dir_renders_the_leaderboard(tiny_beir: Path, tmp_path: Path) -> None:
     outcome = run(request_for(tiny_beir, tmp_path / "results", report_dir=tmp_path / "reports"))
     assert {path.name for path in outcome.reports} == {"index.html", "leaderboard.md", "leaderboard.tex"}

@@ -61,7 +61,7 @@ class RunRequest:
     `overwrite`. With `report_dir`, the leaderboard is rendered after the run.
     """
 
-    suite: str | None = None
+    suite: str | Path | None = None
     data: Path | None = None
     language: str | None = None
     languages: Sequence[str] | None = None
@@ -93,6 +93,8 @@ class RunRequest:
             object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "local", _frozen_paths(self.local))
         object.__setattr__(self, "results_dir", Path(self.results_dir))
+        if self.suite is not None:
+            object.__setattr__(self, "suite", str(self.suite))
         if self.data is not None:
             object.__setattr__(self, "data", Path(self.data))
         if self.report_dir is not None:
