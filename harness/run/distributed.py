@@ -44,7 +44,7 @@ from harness.index.faiss_flat import float32_block, top_k_of
 from harness.models.adapters import load_encoder
 from harness.record.energy import EnergyMeter, EnergyReading, EnergySettings
 from harness.record.provenance import hardware
-from harness.store.embeddings import EmbeddingStore, ShardJob, ShardReport
+from harness.store.embeddings import EmbeddingStore, ShardJob, ShardReport, shard_folder, stored_encode_s
 
 INSTALL_HINT = "pip install harness[ray]"
 LOCAL = "local"  # start a Ray instance on this machine for the run
@@ -365,6 +365,9 @@ class RayEncodingPool:
                 continue
             self._in_flight.pop(worker.name, None)
             report, reading = value
+            if not report.computed and attempts[job.number] > 1:
+                # Its last worker was killed after committing the shard but before answering: this run computed it.
+                report = replace(report, computed=True, encode_s=stored_encode_s(shard_folder(job.entry, job.number)))
             if report.computed:
                 self._energy.append((str(job.entry), dict(worker.info), reading))
             reports.append(replace(report, worker=worker.name))

@@ -301,7 +301,7 @@ class EmbeddingStore:
             chunk = texts[first : first + self.shard_size]
             folder = shard_folder(entry, number)
             if folder.is_dir():
-                reused_s += float(_read_json(folder / "meta.json").get("encode_s", 0.0))
+                reused_s += stored_encode_s(folder)
                 if progress:
                     progress(len(chunk))
             else:
@@ -397,6 +397,11 @@ class EmbeddingStore:
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
+
+
+def stored_encode_s(folder: Path) -> float:
+    """What encoding a stored shard took when it was computed (its `meta.json`)."""
+    return float(_read_json(folder / "meta.json").get("encode_s", 0.0))
 
 
 def _temporary_name(folder: Path) -> Path:
