@@ -192,11 +192,12 @@ def store_settings(
 
 
 def parse_local(entries: list[str] | None) -> dict[str | None, Path]:
-    """`--local DATASET=DIR` entries by dataset; a bare `DIR` under None (the one dataset selected)."""
+    """`--local DATASET=DIR` entries by dataset; a bare `DIR` under None (the one dataset selected). Names are
+    trimmed where the run API reads them (`harness.run.api.local_folders`)."""
     folders: dict[str | None, Path] = {}
     for entry in entries or []:
         name, separator, folder = entry.partition("=")
-        folders[name.strip() if separator else None] = Path(folder if separator else entry)
+        folders[name if separator else None] = Path(folder if separator else entry)
     return folders
 
 
