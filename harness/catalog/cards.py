@@ -42,6 +42,8 @@ class ModelCard(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
     adapter: str
     description: str = ""
+    # The checkpoint's license (an SPDX id or the hub's name for it); results record it beside the scores.
+    license: str | None = None
     # Executing code shipped with a checkpoint is opt-in, per card.
     trust_remote_code: bool = False
     # The precision mode the card's published numbers used; the default of `--precision`.
