@@ -12,6 +12,7 @@ from harness.encode.encoder import (
     ProgressCallback,
     Role,
     content_budget,
+    encode_checked,
     length_sorted_batches,
 )
 from harness.encode.representations import (
@@ -41,5 +42,6 @@ __all__ = [
     "VocabularyView",
     "concatenate",
     "content_budget",
+    "encode_checked",
     "length_sorted_batches",
 ]

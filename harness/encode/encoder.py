@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 
 from harness.core.errors import InputError
-from harness.encode.representations import Representation
+from harness.encode.representations import (
+    DenseRepresentation,
+    HybridRepresentation,
+    MultiVectorRepresentation,
+    Representation,
+    SparseRepresentation,
+)
 
 if TYPE_CHECKING:
     from harness.catalog.cards import ModelCard
@@ -132,3 +138,52 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[n
     order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
     for start in range(0, len(order), batch_size):
         yield order[start : start + batch_size]
+
+
+_REPRESENTATION_OF: dict[str, type] = {
+    "dense": DenseRepresentation,
+    "sparse": SparseRepresentation,
+    "multivector": MultiVectorRepresentation,
+    "hybrid": HybridRepresentation,
+}
+
+
+def _non_finite(representation: Representation) -> bool:
+    if isinstance(representation, HybridRepresentation):
+        parts: tuple[Representation, ...] = (representation.dense, representation.sparse, representation.multivector)
+        return any(_non_finite(part) for part in parts)
+    values = representation.matrix.data if isinstance(representation, SparseRepresentation) else representation.vectors
+    return bool(values.size) and not bool(np.isfinite(values).all())
+
+
+def encode_checked(
+    encoder: Encoder, texts: Sequence[str], language: str, role: Role, progress: ProgressCallback | None = None
+) -> Representation:
+    """`texts` encoded by `encoder` for `role`, checked before anything is stored or scored: the
+    representation of the encoder's family, one row per text, no NaN or infinity. An adapter from a
+    plugin or a researcher's own object can break the contract; a wrong vector must never reach a score."""
+    encode = encoder.encode_queries if role == "query" else encoder.encode_documents
+    representation = encode(texts, language, progress)
+    problem = _contract_problem(encoder, representation, len(texts))
+    if problem:
+        card = encoder.card
+        origin = f"{type(encoder).__module__}:{type(encoder).__qualname__}"
+        raise InputError(
+            f"model {card.name!r} (adapter {card.adapter!r}, {origin}) broke the encode contract on {len(texts)} "
+            f"{role} text{'s' if len(texts) != 1 else ''}: {problem}",
+            path=card.path,
+        )
+    return representation
+
+
+def _contract_problem(encoder: Encoder, representation: object, count: int) -> str | None:
+    expected = _REPRESENTATION_OF.get(encoder.family)
+    if expected is None:
+        return f"its family {encoder.family!r} is not one of {', '.join(_REPRESENTATION_OF)}"
+    if not isinstance(representation, expected):
+        return f"it returned {type(representation).__name__}, not the {expected.__name__} of a {encoder.family} model"
+    if len(representation) != count:
+        return f"it returned {len(representation)} rows"
+    if _non_finite(representation):
+        return "it returned NaN or infinite values"
+    return None

@@ -38,7 +38,7 @@ import numpy as np
 
 from harness.catalog.cards import ModelCard
 from harness.core.errors import HarnessError, InputError, SourceUnavailableError
-from harness.encode import Encoder, EncodeSettings, ProgressCallback
+from harness.encode import Encoder, EncodeSettings, ProgressCallback, encode_checked
 from harness.index.base import StoredBlock, empty_top_k, merge_top_k
 from harness.index.faiss_flat import float32_block, top_k_of
 from harness.models.adapters import load_encoder
@@ -319,7 +319,7 @@ class RayEncodingPool:
         for job in {(job.language, job.role): job for job in reversed(jobs) if job.texts}.values():
             # One text encoded on the driver per (language, role): an unknown language fails here before any
             # work is sent, and the driver's encoder describes its language routing as a one-process run's does.
-            (encoder.encode_queries if job.role == "query" else encoder.encode_documents)(job.texts[:1], job.language)
+            encode_checked(encoder, job.texts[:1], job.language, job.role)
         workers = self._start(encoder)
         queue = deque(jobs)
         attempts = dict.fromkeys((job.number for job in jobs), 0)

@@ -46,6 +46,7 @@ from harness.encode import (
     Vocabulary,
     VocabularyView,
     concatenate,
+    encode_checked,
 )
 
 STORE_VERSION = 1
@@ -366,10 +367,7 @@ class EmbeddingStore:
         if folder.is_dir():
             return ShardReport(job.number, len(job.texts), 0.0, computed=False)
         start = time.perf_counter()
-        if job.role == "query":
-            representation = encoder.encode_queries(job.texts, job.language, progress)
-        else:
-            representation = encoder.encode_documents(job.texts, job.language, progress)
+        representation = encode_checked(encoder, job.texts, job.language, job.role, progress)
         seconds = time.perf_counter() - start
         if isinstance(representation, SparseRepresentation) and not (job.entry / "vocabulary.json").is_file():
             # Every shard of an entry has the same vocabulary (the model's): concurrent writers write the same file.
@@ -443,10 +441,7 @@ def encode_in_memory(
 ) -> StoredEncoding:
     """An encoding that bypasses the store: one in-memory shard (BM25, whose weights need the whole corpus)."""
     start = time.perf_counter()
-    if role == "query":
-        representation = encoder.encode_queries(texts, language, progress)
-    else:
-        representation = encoder.encode_documents(texts, language, progress)
+    representation = encode_checked(encoder, texts, language, role, progress)
     seconds = time.perf_counter() - start
     status = EncodingStatus(1, 1, len(texts), seconds, 0.0, "", stored=False)
     return StoredEncoding((representation,), status)
