@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
@@ -30,6 +30,20 @@ _RUN_ONLY_DETAILS = frozenset({"device", "batch_size", "language_routing"})
 
 Role = Literal["query", "document"]
 """Which side of retrieval a text is on; adapter hooks receive it so prefixes, lengths or heads can differ."""
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a leaderboard shows beside a model's scores, known without network and without loading the
+    weights (a rerun whose encodings are all stored never loads them); None where it is not known."""
+
+    parameters: int | None
+    embedding_dimension: int | None  # columns of a sparse vector (its vocabulary), one vector's size otherwise
+    max_tokens: int | None  # tokens per document input in effect, special tokens included
+    license: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,11 @@ class Encoder(ABC):
     def describe(self) -> dict[str, Any]:
         """What a reader needs to reproduce this encoder: resolved paths, revisions, analysis."""
         return {}
+
+    def model_facts(self) -> ModelFacts:
+        """Size, dimension, input length and license for the result. Only the card's license is known to every
+        adapter; those reading a checkpoint add what its files say (`harness.models.facts`)."""
+        return ModelFacts(parameters=None, embedding_dimension=None, max_tokens=None, license=self.card.license)
 
     def output_identity(self) -> dict[str, Any]:
         """What the vectors depend on besides the texts: `describe()` less where and how fast it ran.
