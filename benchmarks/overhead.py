@@ -144,7 +144,7 @@ def main() -> None:
             for path in folder.rglob("*"):
                 if path.is_file():
                     path.read_bytes()
-        warm = "from harness.evaluate import evaluate; evaluate({'q': {'d': 1}}, {'q': {'d': 1.0}}, ['ndcg@10'])"
+        warm = "from harness.evaluation import evaluate; evaluate({'q': {'d': 1}}, {'q': {'d': 1.0}}, ['ndcg@10'])"
         subprocess.run([sys.executable, "-c", warm], env=env, check=True, cwd=REPO)
 
         help_s = min(timed([sys.executable, "-m", "harness", "--help"], env) for _ in range(3))

@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from harness.catalog.suites import load_suite  # noqa: E402
 from harness.record import load_results  # noqa: E402
-from harness.report import render_reports  # noqa: E402
+from harness.reporting import render_reports  # noqa: E402
 from tests.results_factory import make_record, save  # noqa: E402
 
 

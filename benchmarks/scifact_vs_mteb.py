@@ -46,7 +46,7 @@ def warm_up(data: Path, model: Path, env: dict[str, str]) -> None:
         for path in folder.rglob("*"):
             if path.is_file():
                 path.read_bytes()
-    script = "from harness.evaluate import evaluate; evaluate({'q': {'d': 1}}, {'q': {'d': 1.0}}, ['ndcg@10'])"
+    script = "from harness.evaluation import evaluate; evaluate({'q': {'d': 1}}, {'q': {'d': 1.0}}, ['ndcg@10'])"
     subprocess.run([sys.executable, "-c", script], env=env, check=True)
 
 

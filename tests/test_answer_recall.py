@@ -6,9 +6,9 @@ import pytest
 
 from harness.core.errors import InputError
 from harness.data import Corpus, DatasetIdentity, LanguagePair, Queries, RetrievalTask
-from harness.evaluate import canonical_metric
-from harness.evaluate.answers import answer_recall, has_answer, tokens
-from harness.evaluate.task import evaluate_task
+from harness.evaluation import canonical_metric
+from harness.evaluation.answers import answer_recall, has_answer, tokens
+from harness.evaluation.task import evaluate_task
 
 PASSAGES = {
     "p1": "The song was a hit for Dave Edmunds in 1970.",

@@ -57,7 +57,7 @@ def test_bm25_on_a_beir_folder_writes_result_run_and_report(tiny_beir: Path, tmp
 
 
 def test_run_file_reproduces_the_recorded_metrics(tiny_beir: Path, tmp_path: Path) -> None:
-    from harness.evaluate import evaluate
+    from harness.evaluation import evaluate
 
     run("--data", str(tiny_beir), "--language", "en", "-m", "bm25", "--results-dir", str(tmp_path), "--no-report")
     [path] = result_files(tmp_path)

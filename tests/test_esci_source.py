@@ -11,7 +11,7 @@ from harness.core.errors import InputError, SourceUnavailableError
 from harness.data import LanguagePair
 from harness.data.sources import make_source
 from harness.data.sources.esci import EXAMPLES_FILE, PRODUCTS_FILE
-from harness.evaluate import evaluate
+from harness.evaluation import evaluate
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")

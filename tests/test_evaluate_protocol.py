@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.evaluate import PROTOCOL, SUPPORTED_METRICS, Qrels, RunScores, canonical_metric, evaluate
-from harness.evaluate.protocol import _numba_cache_dir
+from harness.evaluation import PROTOCOL, SUPPORTED_METRICS, Qrels, RunScores, canonical_metric, evaluate
+from harness.evaluation.protocol import _numba_cache_dir
 
 
 def test_ties_are_broken_by_document_id_descending() -> None:

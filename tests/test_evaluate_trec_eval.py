@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from harness.data.dataset import Qrels
-from harness.evaluate import canonical_metric, evaluate
-from harness.evaluate.metrics import TREC_EVAL_FAMILIES, parse_metric
-from harness.evaluate.protocol import Evaluation, RunScores, trec_eval_ranking
+from harness.evaluation import canonical_metric, evaluate
+from harness.evaluation.metrics import TREC_EVAL_FAMILIES, parse_metric
+from harness.evaluation.protocol import Evaluation, RunScores, trec_eval_ranking
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "data" / "trec_eval"
 

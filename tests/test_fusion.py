@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from harness.catalog.cards import load_card
 from harness.catalog.suites import load_suite
 from harness.cli import app
-from harness.evaluate import evaluate
-from harness.evaluate.protocol import import_ranx
+from harness.evaluation import evaluate
+from harness.evaluation.protocol import import_ranx
 from harness.record import EnergySettings
 from harness.results import fusion_of, load
 from harness.run.runner import RunSettings, run_units
@@ -187,8 +187,8 @@ def test_the_report_marks_the_fused_entry_and_charts_its_summed_cost(
     rrf_results: list, demo_results: Path, tmp_path: Path
 ) -> None:
     from harness.record import load_results
-    from harness.report import render_reports
-    from harness.report.leaderboard import build_boards
+    from harness.reporting import render_reports
+    from harness.reporting.leaderboard import build_boards
 
     records = load_results(demo_results)
     rows = {row.model: row for row in build_boards(records)[0].rows}

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.catalog.suites import find_suites, load_suite
-from harness.report import render_reports
-from harness.report.leaderboard import SuiteBoard, build_boards
+from harness.reporting import render_reports
+from harness.reporting.leaderboard import SuiteBoard, build_boards
 from tests.results_factory import make_record
 
 BEIR = load_suite("beir")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.report import render_reports
+from harness.reporting import render_reports
 from tests.browser import Browser, find_chromium
 from tests.results_factory import make_record
 

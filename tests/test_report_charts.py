@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness.report.charts import Axis, Point, color_map, grouped_bars, lines, pareto_front, scatter
+from harness.reporting.charts import Axis, Point, color_map, grouped_bars, lines, pareto_front, scatter
 
 
 def point(x: float, y: float, name: str) -> Point:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.report import build_boards
-from harness.report.leaderboard import Column
+from harness.reporting import build_boards
+from harness.reporting.leaderboard import Column
 from tests.results_factory import make_record
 
 SWEEP = {

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.report import render_reports
-from harness.report.render import latex_text, script_hash, signed
+from harness.reporting import render_reports
+from harness.reporting.render import latex_text, script_hash, signed
 from tests.results_factory import make_record, save
 
 HOSTILE_MODEL = '<script>alert("model")</script>"\'&'

@@ -10,7 +10,7 @@ from harness.catalog.cards import load_card
 from harness.catalog.suites import load_suite
 from harness.data.sampling import Sampling
 from harness.encode import EncodeSettings
-from harness.report.leaderboard import build_boards, latest
+from harness.reporting.leaderboard import build_boards, latest
 from harness.run.keys import run_key
 from tests.results_factory import make_record
 

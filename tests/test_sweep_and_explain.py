@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.record import load_results
-from harness.report.leaderboard import build_boards
+from harness.reporting.leaderboard import build_boards
 from tests.tiny_sparse_models import write_tiny_bert_mlm, write_tiny_milco
 
 runner = CliRunner()

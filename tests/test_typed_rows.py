@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.evaluate.protocol import _ranx_metrics
-from harness.evaluate.typed_rows import typed_rows
+from harness.evaluation.protocol import _ranx_metrics
+from harness.evaluation.typed_rows import typed_rows
 
 
 def test_arrays_keep_their_order_rows_and_empty_queries() -> None:

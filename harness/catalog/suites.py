@@ -39,7 +39,7 @@ from harness.core.yaml_files import load_yaml
 from harness.data import LanguagePair, RetrievalTask
 from harness.data.sampling import Sampling, sample_task
 from harness.data.sources import Source, available_source_kinds, make_source, source_class
-from harness.evaluate import canonical_metric
+from harness.evaluation import canonical_metric
 
 MAX_DEPTH = 10_000
 """The deepest run (`k`) a suite or `--k` may ask for: every query's top k is held in memory at once."""

@@ -35,7 +35,7 @@ def _root(cache_dir: Path | None) -> Path:
 def list_command(cache_dir: CacheDir = None) -> None:
     """Each stored encoding: model, role, language, texts, shards (committed / expected), size, last written."""
     with reported_errors():
-        from harness.report.render import human_bytes
+        from harness.reporting.render import human_bytes
         from harness.store.cache import list_entries
 
         root = _root(cache_dir)
@@ -65,7 +65,7 @@ def list_command(cache_dir: CacheDir = None) -> None:
 def size_command(cache_dir: CacheDir = None) -> None:
     """Bytes on disk, per model and in total."""
     with reported_errors():
-        from harness.report.render import human_bytes
+        from harness.reporting.render import human_bytes
         from harness.store.cache import list_entries
 
         entries = list_entries(_root(cache_dir))
@@ -91,7 +91,7 @@ def prune_command(
     """Remove stored encodings (a later run encodes them again). Name what to remove: `--model`,
     `--older-than`, `--incomplete`, or `--all`; criteria combine."""
     with reported_errors():
-        from harness.report.render import human_bytes
+        from harness.reporting.render import human_bytes
         from harness.store.cache import list_entries, remove, select
 
         if not (everything or model or older_than is not None or incomplete):

@@ -23,7 +23,7 @@ class Test(str, Enum):
 
 
 def _table(comparison: Comparison, metric: str) -> Table:
-    from harness.report.render import number, p_value, signed
+    from harness.reporting.render import number, p_value, signed
 
     table = Table(
         title=f"{metric} on {escape(comparison.datasets)}: against {escape(comparison.baseline)}",
@@ -102,7 +102,7 @@ def compare_command(
     * `harness compare bm25 all-minilm-l6-v2 multilingual-e5-small --suite beir --suite xquad --metric recall@100`
     """
     with reported_errors():
-        from harness.report.render import COMPARISON_FORMATS, render_comparison
+        from harness.reporting.render import COMPARISON_FORMATS, render_comparison
         from harness.results import load
         from harness.results.compare import compare
 

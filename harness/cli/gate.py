@@ -31,7 +31,7 @@ def _deviation(check: Check) -> str:
     delta = check.delta
     if delta is None:
         return "–"
-    from harness.report.render import signed
+    from harness.reporting.render import signed
 
     return f"{delta:+.1%}" if check.relative else signed(delta)
 
@@ -67,7 +67,7 @@ def _tables(report: GateReport) -> list[Table]:
 
 def _summary_markdown(report: GateReport) -> str:
     """A Markdown table for CI job summaries (e.g. `--summary "$GITHUB_STEP_SUMMARY"`)."""
-    from harness.report.render import markdown_cell
+    from harness.reporting.render import markdown_cell
     from harness.results.gate import Status
 
     lines = [

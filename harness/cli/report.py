@@ -47,7 +47,7 @@ def report_command(
     """
     with reported_errors():
         from harness.record import load_results
-        from harness.report import render_reports
+        from harness.reporting import render_reports
         from harness.run.checks import check_output_folder
 
         check_output_folder(out, "--out")

@@ -1,7 +1,7 @@
 """Encode: the contract between models and the rest of the pipeline (`Encoder`, the frozen representations,
 pruning, and explaining a sparse vector).
 
-May import: core, data, evaluate, catalog.
+May import: core, data, evaluation, catalog.
 """
 
 from harness.encode.encoder import (

@@ -2,7 +2,7 @@
 
 An index kind `foo-bar` lives in `harness/index/foo_bar.py` and exposes `INDEX`.
 
-May import: core, data, evaluate, catalog, encode, models, store.
+May import: core, data, evaluation, catalog, encode, models, store.
 """
 
 from __future__ import annotations

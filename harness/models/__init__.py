@@ -3,6 +3,6 @@ family (found by the card's `adapter:`); `weights` and `common` find and load ch
 BM25's per-language analysis, `translation` machine translation, `nllb_e5` NLLB-E5's layout and
 distillation, `flores` FLORES-200 language codes.
 
-May import: core, data, evaluate, catalog, encode. Inside: common/weights/flores <- analysis,
+May import: core, data, evaluation, catalog, encode. Inside: common/weights/flores <- analysis,
 translation, nllb_e5 <- adapters (the order the import-direction test holds).
 """

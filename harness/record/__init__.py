@@ -1,6 +1,6 @@
 """Record: measure each stage (time, memory, energy) and write each result, with provenance, atomically.
 
-May import: core, data, evaluate, catalog, encode.
+May import: core, data, evaluation, catalog, encode.
 """
 
 from harness.record.energy import EnergyMeter, EnergyReading, EnergySettings

@@ -10,7 +10,7 @@ frame = results.load_frame("results")  # one row per model/dataset/language/metr
 results.export_mteb(results.load("results"), "mteb-results")
 ```
 
-May import: core, data, evaluate, catalog, record.
+May import: core, data, evaluation, catalog, record.
 """
 
 from harness.results.library import (

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from harness.catalog.suites import AverageSpec, Suite
-from harness.evaluate import canonical_metric
+from harness.evaluation import canonical_metric
 from harness.record import ResultRecord
 
 Cell = tuple[str, str]  # (dataset, language label)

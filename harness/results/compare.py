@@ -29,7 +29,7 @@ from statistics import fmean
 import numpy as np
 
 from harness.core.errors import InputError
-from harness.evaluate import canonical_metric
+from harness.evaluation import canonical_metric
 from harness.record import ResultRecord
 from harness.results.library import latest, sweep_of
 

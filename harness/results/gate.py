@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from harness.core.errors import InputError
 from harness.core.files import atomic_write_text
 from harness.core.yaml_files import load_yaml
-from harness.evaluate import canonical_metric
+from harness.evaluation import canonical_metric
 from harness.record import ResultRecord
 from harness.results.library import latest, sweep_of
 

@@ -28,7 +28,7 @@ from harness.core.errors import InputError
 from harness.core.files import atomic_write_text
 from harness.core.languages import lookup_language
 from harness.data.formats import gzip_errors
-from harness.evaluate.metrics import parse_metric
+from harness.evaluation.metrics import parse_metric
 from harness.record import ResultRecord, iter_result_files, read_result
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.core.errors import InputError
-from harness.evaluate import canonical_metric
+from harness.evaluation import canonical_metric
 from harness.record import ResultRecord
 from harness.results.references import Reference as PublishedReference
 from harness.results.references import find_references, load_references

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from harness.catalog.suites import REFERENCES_SUFFIX, Suite, load_suite
 from harness.core.errors import InputError
 from harness.core.yaml_files import load_yaml
-from harness.evaluate import canonical_metric
+from harness.evaluation import canonical_metric
 
 AVERAGE = "avg"
 """The `language` of a reference that is an average over the suite's languages."""

@@ -4,8 +4,8 @@ store -> index/search -> evaluate -> record, unit by unit (`runner`), keyed so a
 on one process or a Ray cluster (`distributed`); pruning sweeps (`sweep`) and rank fusion of recorded runs
 (`fusion`).
 
-May import: every stage below it (core, data, evaluate, catalog, encode, models, store, index, record,
-results, report). Only the CLI imports it.
+May import: every stage below it (core, data, evaluation, catalog, encode, models, store, index, record,
+results, reporting). Only the CLI imports it.
 """
 
 from typing import TYPE_CHECKING, Any

@@ -30,7 +30,7 @@ from harness.core.languages import is_known_language
 from harness.data.sampling import Sampling
 from harness.encode import EncodeSettings
 from harness.record import EnergySettings, load_results
-from harness.report import render_reports
+from harness.reporting import render_reports
 from harness.run.checks import check_run_options
 from harness.run.distributed import ClusterSettings, RayEncodingPool, ray_pool
 from harness.run.fusion import FuseSettings, FusionSpec, Tuning, fuse_unit

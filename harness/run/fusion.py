@@ -33,8 +33,8 @@ import numpy as np
 from harness.catalog.suites import Unit
 from harness.core.errors import InputError
 from harness.data.dataset import Qrels
-from harness.evaluate.protocol import Evaluation, RunScores, import_ranx, trec_eval_ranking
-from harness.evaluate.task import evaluate_task
+from harness.evaluation.protocol import Evaluation, RunScores, import_ranx, trec_eval_ranking
+from harness.evaluation.task import evaluate_task
 from harness.record import (
     Efficiency,
     EnergyReading,

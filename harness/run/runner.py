@@ -25,9 +25,9 @@ from harness.catalog.suites import Unit
 from harness.core.errors import HarnessError, InputError, SourceUnavailableError
 from harness.data import RetrievalTask
 from harness.encode import Encoder, EncodeSettings, ProgressCallback, Representation
-from harness.evaluate import Evaluation
-from harness.evaluate.protocol import trec_eval_ranking
-from harness.evaluate.task import evaluate_task
+from harness.evaluation import Evaluation
+from harness.evaluation.protocol import trec_eval_ranking
+from harness.evaluation.task import evaluate_task
 from harness.index import Index, SearchResult, make_index
 from harness.models.adapters import card_adapter, card_family, load_encoder
 from harness.models.common import card_parameters

@@ -33,7 +33,7 @@ from harness.catalog.suites import Unit
 from harness.core.errors import InputError
 from harness.encode import SparseRepresentation
 from harness.encode.pruning import Pruning, prune
-from harness.evaluate.task import evaluate_task
+from harness.evaluation.task import evaluate_task
 from harness.index import Index, SearchResult, make_index
 from harness.models.adapters import card_family, load_encoder
 from harness.record import EnergyMeter, result_stem, write_result

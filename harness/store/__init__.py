@@ -1,6 +1,6 @@
 """Store: encodings on disk between encode and index, so a corpus is encoded once and a killed run resumes.
 
-May import: core, data, evaluate, catalog, encode.
+May import: core, data, evaluation, catalog, encode.
 """
 
 from harness.store.embeddings import (

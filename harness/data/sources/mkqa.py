@@ -5,7 +5,7 @@ corpus is the BEIR Natural Questions passage collection (`BeIR/nq`, 2.68M Wikipe
 there are no relevance judgements, only answers: questions whose answers are `unanswerable`,
 `binary` or `long_answer` are dropped (BGE-M3 reports 6,619 remaining questions per language), and
 a passage counts when it contains one of the remaining answers (text or alias) in the corpus
-language. Score it with `answer-recall@k` (see `harness.evaluate.answers`).
+language. Score it with `answer-recall@k` (see `harness.evaluation.answers`).
 
 `apple/mkqa` publishes a loading script, not data; its records are read from the hub's parquet
 conversion (`refs/convert/parquet`), or from a local `mkqa.jsonl.gz` as apple/ml-mkqa releases it.

@@ -9,8 +9,8 @@ from statistics import fmean
 
 from markupsafe import Markup
 
-from harness.report import charts
-from harness.report.leaderboard import ModelRow, SuiteBoard
+from harness.reporting import charts
+from harness.reporting.leaderboard import ModelRow, SuiteBoard
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from harness.core.files import atomic_write_text
 from harness.core.languages import language_name
 from harness.data import LanguagePair
 from harness.record import ResultRecord
-from harness.report.figures import Figure, suite_figures, sweep_figures
-from harness.report.leaderboard import SuiteBoard, build_boards
+from harness.reporting.figures import Figure, suite_figures, sweep_figures
+from harness.reporting.leaderboard import SuiteBoard, build_boards
 from harness.results import hardware_label, latest, result_id, sweep_of
 from harness.results.compare import TESTS, Comparison
 
@@ -133,7 +133,7 @@ def sweep_label(record: ResultRecord) -> str:
 
 def template_environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("harness.report", "templates"),
+        loader=PackageLoader("harness.reporting", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=True, default=False),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -160,7 +160,7 @@ def template_environment() -> Environment:
 
 
 def inline_asset(name: str) -> str:
-    return files("harness.report").joinpath("templates", name).read_text(encoding="utf-8")
+    return files("harness.reporting").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def script_hash(script: str) -> str:

@@ -3,7 +3,7 @@
 Only metrics whose values reproduce trec_eval exactly are offered; the trec_eval measure each one
 equals is named in `SUPPORTED_METRICS` and checked against trec_eval's own test outputs. The one
 exception is `answer-recall@k` (MKQA's official metric), judged from answer strings rather than
-qrels (`harness.evaluate.answers`). This is the one registry every command reads: run, gate,
+qrels (`harness.evaluation.answers`). This is the one registry every command reads: run, gate,
 compare, export and reference matching.
 """
 
@@ -83,7 +83,7 @@ class MetricSpec:
 
     @property
     def is_answer_metric(self) -> bool:
-        """Judged from answer strings (`harness.evaluate.answers`), not from qrels."""
+        """Judged from answer strings (`harness.evaluation.answers`), not from qrels."""
         return self.family == ANSWER_RECALL
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from harness.core.errors import InputError
 from harness.data import RetrievalTask
-from harness.evaluate.answers import ANSWER_PROTOCOL, answer_recall
-from harness.evaluate.metrics import is_answer_metric
-from harness.evaluate.protocol import PROTOCOL, Evaluation, RunScores, evaluate
+from harness.evaluation.answers import ANSWER_PROTOCOL, answer_recall
+from harness.evaluation.metrics import is_answer_metric
+from harness.evaluation.protocol import PROTOCOL, Evaluation, RunScores, evaluate
 
 
 def evaluate_task(task: RetrievalTask, run: RunScores, metrics: Sequence[str]) -> Evaluation:

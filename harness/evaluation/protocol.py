@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from harness.data.dataset import Qrels
-from harness.evaluate.metrics import MetricSpec, parse_metric
+from harness.evaluation.metrics import MetricSpec, parse_metric
 
 RunScores = Mapping[str, Mapping[str, float]]
 """Retrieval output: query id -> document id -> score (the top k of a system)."""
@@ -194,7 +194,7 @@ def evaluate(
     ranx_metrics = _ranx_metrics()
     from numba.core.errors import NumbaTypeSafetyWarning
 
-    from harness.evaluate.typed_rows import typed_rows
+    from harness.evaluation.typed_rows import typed_rows
 
     judged = typed_rows(judged_arrays)
     ranked = typed_rows(ranked_arrays)

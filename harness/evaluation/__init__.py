@@ -5,8 +5,8 @@ May import: core, data.
 """
 
 from harness.data.dataset import Qrels
-from harness.evaluate.metrics import SUPPORTED_METRICS, canonical_metric
-from harness.evaluate.protocol import PROTOCOL, Evaluation, RunScores, evaluate
+from harness.evaluation.metrics import SUPPORTED_METRICS, canonical_metric
+from harness.evaluation.protocol import PROTOCOL, Evaluation, RunScores, evaluate
 
 __all__ = [
     "PROTOCOL",

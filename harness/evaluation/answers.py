@@ -18,8 +18,8 @@ from functools import lru_cache
 
 import regex
 
-from harness.evaluate.metrics import parse_metric
-from harness.evaluate.protocol import RunScores, trec_eval_ranking
+from harness.evaluation.metrics import parse_metric
+from harness.evaluation.protocol import RunScores, trec_eval_ranking
 
 _TOKEN = regex.compile(r"[\p{L}\p{N}\p{M}]+|[^\p{Z}\p{C}]", flags=regex.UNICODE)
 
