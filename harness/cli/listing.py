@@ -1,4 +1,4 @@
-"""`harness list suites|models`: what can be run."""
+"""`harness list suites|models|adapters`: what can be run, and where each adapter comes from."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import typer
 from rich.markup import escape
 
 from harness.cli.common import console, reported_errors
+from harness.core.errors import InputError
 
 if TYPE_CHECKING:
     from harness.catalog.suites import DatasetSpec, Suite
+    from harness.models.adapters import PluginAdapter
 
-app = typer.Typer(help="List the suites and model cards harness knows about.", no_args_is_help=True)
+app = typer.Typer(help="List the suites, model cards and adapters harness knows about.", no_args_is_help=True)
 
 SuitesDir = Annotated[list[Path] | None, typer.Option("--suites-dir", help="Extra folder of suite YAML files.")]
 _SHOWN_LANGUAGES = 8
@@ -120,14 +122,57 @@ def list_suites(
         print_table(f"Suite {suite.name}", ("dataset", "languages", "split", "metrics", "size", "cached"), rows)
 
 
+def _origin_cell(adapter: str, origins: dict[str, str]) -> str:
+    """Where a card's adapter comes from, in brief; a card naming no usable adapter does not fail the listing."""
+    from harness.models.adapters import adapter_origin
+
+    if adapter not in origins:
+        try:
+            origins[adapter] = adapter_origin(adapter, brief=True)
+        except InputError:
+            origins[adapter] = "unknown or ambiguous (see `harness list adapters`)"
+    return origins[adapter]
+
+
 @app.command("models")
 def list_models(cards_dir: CardsDir = None) -> None:
-    """Model cards: name, adapter and what the card says about the model."""
+    """Model cards: name, adapter, where the adapter comes from and what the card says about the model."""
     with reported_errors():
         from harness.catalog.cards import card_paths, load_card_file
 
         rows = []
+        origins: dict[str, str] = {}
         for name, path in card_paths(cards_dir or []).items():
             card = load_card_file(path)
-            rows.append([name, card.adapter, card.description])
-        print_table("Model cards", ("card", "adapter", "description"), rows)
+            rows.append([name, card.adapter, _origin_cell(card.adapter, origins), card.description])
+        print_table("Model cards", ("card", "adapter", "adapter from", "description"), rows)
+
+
+def _family(name: str) -> str:
+    """An adapter's class attribute `family` (`per card` when the card decides it): the adapter is imported,
+    no weights are loaded."""
+    from harness.models.adapters import adapter_class
+
+    return getattr(adapter_class(name), "family", None) or "per card"
+
+
+def _plugin_row(plugin: PluginAdapter) -> list[str]:
+    """A declaration is imported for its family only when a card could name it and it loads."""
+    from harness.models.adapters import plugin_problem
+
+    problem = plugin.clash or plugin_problem(plugin)
+    if problem:
+        return [plugin.name, "–", plugin.origin, problem]
+    return [plugin.name, _family(plugin.name), plugin.origin, ""]
+
+
+@app.command("adapters")
+def list_adapters() -> None:
+    """Adapters a card can name: built-in ones and those installed packages declare (entry-point group
+    `harness.adapters`), with their family, origin and any clash or failure to load."""
+    with reported_errors():
+        from harness.models.adapters import BUILT_IN, builtin_names, plugin_adapters
+
+        rows = [[name, _family(name), BUILT_IN, ""] for name in builtin_names()]
+        rows += [_plugin_row(plugin) for plugin in sorted(plugin_adapters(), key=lambda p: (p.name, p.package))]
+        print_table("Adapters", ("adapter", "family", "origin", "note"), rows)
