@@ -43,6 +43,9 @@ class ModelInfo(BaseModel):
     card_sha256: str
     card: dict[str, Any]
     details: dict[str, Any] = Field(default_factory=dict)
+    # `ModelFacts.to_dict()`: parameters, embedding_dimension, max_tokens, license (None where unknown);
+    # empty in results written before they were recorded.
+    facts: dict[str, Any] = Field(default_factory=dict)
 
 
 class Efficiency(BaseModel):

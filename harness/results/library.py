@@ -152,6 +152,20 @@ class StoredResult:
     record: ResultRecord
 
     @property
+    def metrics(self) -> dict[str, float]:
+        """Mean of each metric over the queries."""
+        return self.record.metrics
+
+    @property
+    def per_query(self) -> dict[str, dict[str, float]]:
+        """Metric -> query id -> value: what the means and significance tests come from."""
+        return self.record.per_query
+
+    def to_frame(self) -> pd.DataFrame:
+        """This result as `to_frame` rows: one per metric, with its cost and provenance."""
+        return to_frame([self])
+
+    @property
     def run_path(self) -> Path:
         """The run beside the result; `run_file` names a file in the result's folder, never a path elsewhere."""
         name = self.record.run_file
@@ -182,6 +196,15 @@ def _records(results: Iterable[ResultRecord | StoredResult]) -> list[ResultRecor
     return [item.record if isinstance(item, StoredResult) else item for item in results]
 
 
+FACT_COLUMNS = ("parameters", "embedding_dimension", "max_tokens", "license")
+"""The model facts a result records (`ModelInfo.facts`), one column each; empty where a result predates them."""
+_COUNT_COLUMNS = dict.fromkeys(FACT_COLUMNS[:3], "Int64")  # whole numbers even where some are unknown
+
+
+def _fact_columns(record: ResultRecord) -> dict[str, Any]:
+    return {name: record.model.facts.get(name) for name in FACT_COLUMNS}
+
+
 def _result_columns(record: ResultRecord) -> dict[str, Any]:
     efficiency = record.efficiency
     energy = record.energy
@@ -196,6 +219,7 @@ def _result_columns(record: ResultRecord) -> dict[str, Any]:
         "model": record.model.name,
         "family": record.model.family,
         "adapter": record.model.adapter,
+        **_fact_columns(record),
         "num_queries": record.dataset_identity.get("num_queries"),
         "num_documents": record.dataset_identity.get("num_documents"),
         "sampled": record.sampled,
@@ -232,6 +256,7 @@ FRAME_COLUMNS = [
     "model",
     "family",
     "adapter",
+    *FACT_COLUMNS,
     "metric",
     "value",
     "primary",
@@ -286,7 +311,7 @@ def to_frame(results: Iterable[ResultRecord | StoredResult]) -> pd.DataFrame:
                     "reference_source": reference.source if reference else None,
                 }
             )
-    return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+    return pd.DataFrame(rows, columns=list(FRAME_COLUMNS)).astype(_COUNT_COLUMNS)
 
 
 def load_frame(results_dir: Path | str) -> pd.DataFrame:
@@ -305,7 +330,6 @@ def per_query_frame(results: Iterable[ResultRecord | StoredResult]) -> pd.DataFr
         for query_id, value in scores.items()
     ]
     return pd.DataFrame(rows, columns=["suite", "dataset", "split", "language", "model", "metric", "query_id", "value"])
-
 
 
 def export_trec(results: Sequence[StoredResult], out_dir: Path | str, tag: str | None = None) -> list[Path]:

@@ -13,7 +13,7 @@ import contextlib
 import gc
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,7 +24,15 @@ from harness.catalog.cards import ModelCard
 from harness.catalog.suites import Unit
 from harness.core.errors import HarnessError, InputError, SourceUnavailableError
 from harness.data import RetrievalTask
-from harness.encode import Encoder, EncodeSettings, ProgressCallback, Representation
+from harness.encode import (
+    DenseRepresentation,
+    Encoder,
+    EncodeSettings,
+    MultiVectorRepresentation,
+    ProgressCallback,
+    Representation,
+    SparseRepresentation,
+)
 from harness.evaluation import Evaluation
 from harness.evaluation.protocol import trec_eval_ranking
 from harness.evaluation.task import evaluate_task
@@ -211,7 +219,19 @@ def evaluate_unit(
     efficiency = efficiency_of(times, len(documents), len(task.queries), latencies, index, memory)
     protocol = unit_protocol(unit, passages, len(documents))
     reading = energy[0] if energy else None
-    record = build_record(encoder, card, unit, task, index, k, evaluation, protocol, efficiency, reading)
+    record = build_record(
+        encoder,
+        card,
+        unit,
+        task,
+        index,
+        k,
+        evaluation,
+        protocol,
+        efficiency,
+        reading,
+        documents=document_encoding.shards,
+    )
     entries = (document_encoding.status.location, query_encoding.status.location)
     encodings = {
         "documents": {**document_encoding.status.to_dict(), "wall_s": t_documents.seconds},
@@ -255,6 +275,25 @@ def efficiency_of(
     )
 
 
+def encoding_dimension(representation: Representation) -> int | None:
+    """The size every vector of a representation shares: a dense or token vector's length, a sparse vector's
+    columns (its vocabulary); None for a hybrid, whose three parts each have their own."""
+    if isinstance(representation, DenseRepresentation | MultiVectorRepresentation):
+        return representation.dim
+    if isinstance(representation, SparseRepresentation):
+        return int(representation.matrix.shape[1])
+    return None
+
+
+def recorded_facts(encoder: Encoder, documents: Sequence[Representation]) -> dict[str, Any]:
+    """The encoder's `model_facts()`, the embedding dimension read off the document encoding where the
+    encoder does not know it (BM25, whose vocabulary is the corpus's), so every result can show one."""
+    facts = encoder.model_facts()
+    if facts.embedding_dimension is None and documents:
+        facts = replace(facts, embedding_dimension=encoding_dimension(documents[0]))
+    return facts.to_dict()
+
+
 def build_record(
     encoder: Encoder,
     card: ModelCard,
@@ -266,8 +305,11 @@ def build_record(
     unit_protocol: dict[str, Any],
     efficiency: Efficiency,
     energy: EnergyReading | None,
+    *,
+    documents: Sequence[Representation],
 ) -> ResultRecord:
-    """One unit's result record, for `harness run` and the sweep alike (`write_result` fills `run_file`)."""
+    """One unit's result record, for `harness run` and the sweep alike (`write_result` fills `run_file`);
+    `documents` is the document encoding (its shards), which shows the embedding dimension."""
     return ResultRecord(
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         suite=unit.suite,
@@ -284,6 +326,7 @@ def build_record(
             card_sha256=card.sha256,
             card=card.model_dump(mode="json"),
             details=encoder.describe(),
+            facts=recorded_facts(encoder, documents),
         ),
         index=index.describe(),
         k=k,

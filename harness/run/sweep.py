@@ -173,7 +173,19 @@ def sweep_units(
                 efficiency = efficiency_of(times, len(documents), len(task.queries), latencies, index, memory)
                 reading = energy[0] if energy else None
                 protocol = unit_protocol(unit, None, len(documents))
-                record = build_record(encoder, card, unit, task, index, k, evaluation, protocol, efficiency, reading)
+                record = build_record(
+                    encoder,
+                    card,
+                    unit,
+                    task,
+                    index,
+                    k,
+                    evaluation,
+                    protocol,
+                    efficiency,
+                    reading,
+                    documents=(document_vectors,),
+                )
                 record = record.model_copy(
                     update={
                         "encodings": encodings,

@@ -29,6 +29,7 @@ from harness.encode import (
     DocumentBudget,
     EncodeSettings,
     HybridRepresentation,
+    ModelFacts,
     MultiVectorRepresentation,
     ProgressCallback,
     SparseRepresentation,
@@ -39,6 +40,7 @@ from harness.encode import (
 from harness.models.adapters.learned_sparse import tokenizer_terms
 from harness.models.adapters.multivector import TokenVectorEncoder, load_tokenizer
 from harness.models.common import card_parameters, load_linear_head, torch_dtype
+from harness.models.facts import module_parameters, readme_license
 from harness.models.weights import WeightsSpec, resolve_weights
 
 
@@ -177,6 +179,16 @@ class BgeM3HybridEncoder(TokenVectorEncoder):
             "max_query_length": self.settings.max_query_length or self.params.max_query_length,
             "max_document_length": self.settings.max_document_length or self.params.max_document_length,
         }
+
+    def model_facts(self) -> ModelFacts:
+        """The encoder and both heads, loaded in `__init__` anyway. No embedding dimension: a text becomes
+        three representations (a dense vector, vocabulary weights, token vectors), not one space."""
+        return ModelFacts(
+            parameters=module_parameters(self.model, self.projection, self.sparse_head),
+            embedding_dimension=None,
+            max_tokens=self.settings.max_document_length or self.params.max_document_length,
+            license=self.card.license or readme_license(self.weights.path),
+        )
 
 
 ADAPTER = BgeM3HybridEncoder

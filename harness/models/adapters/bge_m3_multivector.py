@@ -22,6 +22,7 @@ from harness.core.errors import InputError
 from harness.encode import (
     DocumentBudget,
     EncodeSettings,
+    ModelFacts,
     MultiVectorRepresentation,
     ProgressCallback,
     Role,
@@ -29,6 +30,7 @@ from harness.encode import (
 )
 from harness.models.adapters.multivector import TokenizedText, TokenVectorEncoder, load_tokenizer
 from harness.models.common import card_parameters, load_linear_head
+from harness.models.facts import module_parameters, readme_license
 from harness.models.weights import WeightsSpec, resolve_weights
 
 
@@ -115,6 +117,15 @@ class BgeM3MultivectorEncoder(TokenVectorEncoder):
                 else "maxsim (sum over query vectors)"
             ),
         }
+
+    def model_facts(self) -> ModelFacts:
+        """Counted on the loaded encoder and `colbert_linear` head, which `__init__` builds anyway."""
+        return ModelFacts(
+            parameters=module_parameters(self.model, self.projection),
+            embedding_dimension=self.dim,
+            max_tokens=self.max_length("document"),
+            license=self.card.license or readme_license(self.weights.path),
+        )
 
 
 ADAPTER = BgeM3MultivectorEncoder

@@ -43,6 +43,9 @@ class BgeM3SparseEncoder(LearnedSparseEncoder):
         size = model.config.vocab_size
         return tokenizer, Vocabulary(f"bge-m3-sparse:{size}", tokenizer_terms(tokenizer, size))
 
+    def _networks(self) -> tuple[Any, ...]:
+        return (self.model, self._head)
+
     def _weights(self, inputs: dict[str, Any], role: Role) -> Any:
         torch = self._torch
         hidden = self.model(**inputs).last_hidden_state

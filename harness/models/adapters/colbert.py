@@ -29,10 +29,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from harness.catalog.cards import ModelCard
 from harness.core.errors import InputError
 from harness.core.json_files import load_json
-from harness.encode import DocumentBudget, EncodeSettings, MultiVectorRepresentation, ProgressCallback, content_budget
+from harness.encode import (
+    DocumentBudget,
+    EncodeSettings,
+    ModelFacts,
+    MultiVectorRepresentation,
+    ProgressCallback,
+    content_budget,
+)
 from harness.models.adapters.multivector import TokenizedText, TokenVectorEncoder, load_tokenizer
 from harness.models.adapters.xmod import XmodRoutingParameters
 from harness.models.common import card_parameters
+from harness.models.facts import module_parameters, readme_license
 from harness.models.weights import WeightsSpec, resolve_weights
 
 METADATA_FILE = "artifact.metadata"
@@ -246,6 +254,15 @@ class ColbertEncoder(TokenVectorEncoder):
             "skiplist_size": len(self.skiplist),
             "score": "maxsim (sum over query vectors of the best document vector)",
         }
+
+    def model_facts(self) -> ModelFacts:
+        """Counted on the loaded backbone and projection, which this encoder builds in `__init__` anyway."""
+        return ModelFacts(
+            parameters=module_parameters(self.model, self.projection),
+            embedding_dimension=self.dim,
+            max_tokens=self.document_length,
+            license=self.card.license or readme_license(self.weights.path),
+        )
 
 
 ADAPTER = ColbertEncoder

@@ -19,12 +19,14 @@ from harness.encode import (
     DocumentBudget,
     Encoder,
     EncodeSettings,
+    ModelFacts,
     ProgressCallback,
     Role,
     content_budget,
     length_sorted_batches,
 )
 from harness.models.common import card_parameters, declared_architecture, resolve_device, torch_precision
+from harness.models.facts import checkpoint_parameters, config_number, readme_license
 from harness.models.weights import ResolvedWeights, WeightsSpec, resolve_weights
 
 TOKENIZE_WINDOW_BATCHES = 64
@@ -211,6 +213,17 @@ class DenseEncoder(Encoder):
             **self.precision.describe(),
             "batch_size": self.settings.batch_size,
         }
+
+    def model_facts(self) -> ModelFacts:
+        """Read from the checkpoint's files, never from the model: this encoder loads it only to encode.
+        The vector is the pooled last hidden state, so its size is the config's hidden size."""
+        folder = self.weights.path
+        return ModelFacts(
+            parameters=checkpoint_parameters(folder),
+            embedding_dimension=config_number(folder, ("hidden_size", "d_model")),
+            max_tokens=self.max_length("document"),
+            license=self.card.license or readme_license(folder),
+        )
 
 
 ADAPTER = DenseEncoder

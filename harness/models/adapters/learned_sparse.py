@@ -24,6 +24,7 @@ from harness.encode import (
     DocumentBudget,
     Encoder,
     EncodeSettings,
+    ModelFacts,
     ProgressCallback,
     Role,
     SparseRepresentation,
@@ -33,6 +34,7 @@ from harness.encode import (
 )
 from harness.encode.pruning import Pruning, prune
 from harness.models.common import card_parameters, read_tensors, resolve_device, torch_precision
+from harness.models.facts import module_parameters, readme_license
 from harness.models.weights import CONFIG_AND_TOKENIZER_FILES, ResolvedWeights, WeightsSpec, resolve_weights
 
 # Token positions scored by an MLM head at once: bounds the (batch, positions, vocabulary) logits.
@@ -165,9 +167,23 @@ class LearnedSparseEncoder(Encoder):
     def _weights(self, inputs: dict[str, Any], role: Role) -> Any:
         """(batch, len(vocabulary)) non-negative weights for a tokenized batch; role is query or document."""
 
+    def _networks(self) -> tuple[Any, ...]:
+        """The torch modules `_weights` runs, loaded by `_load`: the result counts their parameters."""
+        return ()
+
     @property
     def device(self) -> str:
         return self._device
+
+    def model_facts(self) -> ModelFacts:
+        """Counted on the modules `_load` built (a checkpoint may hold tensors encoding never uses, such as
+        MILCO's alignment teacher); the dimension is the output vocabulary's size."""
+        return ModelFacts(
+            parameters=module_parameters(*self._networks()),
+            embedding_dimension=len(self.vocabulary),
+            max_tokens=self.max_length("document"),
+            license=self.card.license or readme_license(self.weights.path),
+        )
 
     def resolve_sub_weights(
         self, spec: WeightsSpec | None, default_location: str | None, key: str, checkpoint: Path

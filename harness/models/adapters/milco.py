@@ -119,6 +119,8 @@ class MilcoEncoder(LearnedSparseEncoder):
         head_state.setdefault("predictions.decoder.bias", head_state["predictions.bias"])
         m_model.load_state_dict(take_prefix(state, "m_model."), strict=False)
         head.load_state_dict(head_state)
+        # One output bias, as BertForMaskedLM ties them: forward adds `decoder.bias`; the other is never used.
+        head.predictions.bias = head.predictions.decoder.bias
         projector.load_state_dict(take_prefix(state, "projector."))
         modules = {"m_model": m_model, "projector": projector, "mlm_head": head}
         if has_echo and self.params.views == "both":
@@ -149,6 +151,9 @@ class MilcoEncoder(LearnedSparseEncoder):
         if config.get("model_type") != "milco":
             raise InputError(f"not a MILCO config (model_type {config.get('model_type')!r})", path=path)
         return config
+
+    def _networks(self) -> tuple[Any, ...]:
+        return (self.network,)
 
     def _weights(self, inputs: dict[str, Any], role: Role) -> Any:
         torch = self._torch

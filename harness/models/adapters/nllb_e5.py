@@ -21,12 +21,14 @@ from harness.encode import (
     DocumentBudget,
     Encoder,
     EncodeSettings,
+    ModelFacts,
     ProgressCallback,
     Role,
     content_budget,
     length_sorted_batches,
 )
 from harness.models.common import card_parameters, resolve_device, torch_precision
+from harness.models.facts import module_parameters, readme_license
 from harness.models.flores import require_flores_code
 from harness.models.nllb_e5.layout import base_weights, read_config
 from harness.models.nllb_e5.model import NllbE5, load_base_models, load_projection, with_trained_lora
@@ -138,6 +140,16 @@ class NllbE5Encoder(Encoder):
             **self.precision.describe(),
             "batch_size": self.settings.batch_size,
         }
+
+    def model_facts(self) -> ModelFacts:
+        """Counted on the composed model `__init__` builds: NLLB-200's checkpoint also holds a decoder this
+        model never runs, so the checkpoints' own counts would overstate it."""
+        return ModelFacts(
+            parameters=module_parameters(self.model),
+            embedding_dimension=self.model.config.projection.output_dim,
+            max_tokens=self.max_length("document"),
+            license=self.card.license or readme_license(self.weights.path),
+        )
 
 
 ADAPTER = NllbE5Encoder

@@ -33,6 +33,9 @@ class SpladeEncoder(LearnedSparseEncoder):
         size = model.config.vocab_size
         return tokenizer, Vocabulary(f"splade:{model.config.model_type}-{size}", tokenizer_terms(tokenizer, size))
 
+    def _networks(self) -> tuple[Any, ...]:
+        return (self.model,)
+
     def _weights(self, inputs: dict[str, Any], role: Role) -> Any:
         hidden = self.model.base_model(**inputs).last_hidden_state
         return max_saturated_logits(hidden, inputs["attention_mask"], self._head)

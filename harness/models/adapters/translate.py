@@ -22,9 +22,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.catalog.cards import ModelCard, load_card
 from harness.core.errors import InputError
 from harness.core.languages import is_known_language
-from harness.encode import DocumentBudget, Encoder, EncodeSettings, Family, ProgressCallback, Representation
+from harness.encode import (
+    DocumentBudget,
+    Encoder,
+    EncodeSettings,
+    Family,
+    ModelFacts,
+    ProgressCallback,
+    Representation,
+)
 from harness.models.adapters import card_family, load_encoder
 from harness.models.common import card_parameters
+from harness.models.facts import module_parameters, readme_license
 from harness.models.translation import (
     GenerationSettings,
     TranslationCache,
@@ -145,6 +154,21 @@ class TranslateEncoder(Encoder):
             return self.retriever.encode_queries(texts, language, progress)
         translated, self._costs["queries"] = self.translator.translate(texts, language, target, progress)
         return self.retriever.encode_queries(translated, target)
+
+    def model_facts(self) -> ModelFacts:
+        """The retriever's dimension and input length (the index holds its vectors); parameters of the
+        translator and the retriever together, the retriever adding none when it has no count (BM25); the
+        card's license, else each part's distinct license joined with " + " (both sets of terms apply)."""
+        retriever = self.retriever.model_facts()
+        parameters = (module_parameters(self.translator.model) or 0) + (retriever.parameters or 0)
+        licenses = [readme_license(self.translator.weights.path), retriever.license]
+        license_text = " + ".join(dict.fromkeys(name for name in licenses if name)) or None
+        return ModelFacts(
+            parameters=parameters,
+            embedding_dimension=retriever.embedding_dimension,
+            max_tokens=retriever.max_tokens,
+            license=self.card.license or license_text,
+        )
 
     def describe(self) -> dict[str, Any]:
         return {
