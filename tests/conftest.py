@@ -91,3 +91,16 @@ TINY_QRELS = [("q1", "d1", 2), ("q1", "d6", 1), ("q2", "d5", 1), ("q3", "d3", 1)
 def tiny_beir(tmp_path: Path) -> Path:
     """Six passages, three judged queries (one unjudged), graded judgements, in BEIR layout."""
     return write_beir(tmp_path / "tiny", TINY_CORPUS, TINY_QUERIES, TINY_QRELS)
+
+
+def scifact_cut(scifact: Path, root: Path, documents: int) -> Path:
+    """The first `documents` SciFact passages, with the test queries judged on them: a real corpus, cut."""
+    with (scifact / "corpus.jsonl").open(encoding="utf-8") as handle:
+        corpus = [json.loads(line) for _, line in zip(range(documents), handle, strict=False)]
+    kept = {row["_id"] for row in corpus}
+    rows = (line.split("\t") for line in (scifact / "qrels" / "test.tsv").read_text().splitlines()[1:])
+    qrels = [(query, doc, int(grade)) for query, doc, grade in rows if doc in kept]
+    asked = {query for query, _, _ in qrels}
+    with (scifact / "queries.jsonl").open(encoding="utf-8") as handle:
+        queries = [row for row in map(json.loads, handle) if row["_id"] in asked]
+    return write_beir(root, corpus, queries, qrels)

@@ -146,7 +146,10 @@ def test_a_bad_unit_keeps_the_results_already_written(tmp_path: Path) -> None:
 def test_unknown_model_card_lists_the_known_ones(tiny_beir: Path, tmp_path: Path) -> None:
     outcome = run("--data", str(tiny_beir), "--language", "en", "-m", "no-such-model")
     assert outcome.exit_code == 2
-    assert "unknown model card 'no-such-model'; known cards:" in outcome.output
+    assert "unknown model 'no-such-model': not a card name, a card file, a checkpoint folder or hf:ORG/NAME" in (
+        outcome.output
+    )
+    assert "; known cards:" in outcome.output
     assert "bm25" in outcome.output
 
 

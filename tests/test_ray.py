@@ -28,7 +28,7 @@ from harness.index import make_index
 from harness.record import EnergySettings
 from harness.run.distributed import ClusterSettings, RayEncodingPool, ray_pool
 from harness.run.runner import RunSettings, StoreSettings, run_units
-from tests.conftest import write_beir
+from tests.conftest import scifact_cut, write_beir
 from tests.tiny_colbert import write_tiny_colbert
 from tests.tiny_models import WORDS, write_tiny_bert
 from tests.tiny_sparse_models import write_tiny_bert_mlm
@@ -198,19 +198,6 @@ def test_a_searcher_that_cannot_read_the_store_names_it(tmp_path: Path) -> None:
     assert raised.value.key == "--cache-dir"
     assert "cannot read a shard of the embedding store on host" in str(raised.value)
     assert str(tmp_path / "shards" / "1.npy") in str(raised.value)
-
-
-def scifact_cut(scifact: Path, root: Path, documents: int) -> Path:
-    """The first `documents` SciFact passages, with the test queries judged on them: a real corpus, cut."""
-    with (scifact / "corpus.jsonl").open(encoding="utf-8") as handle:
-        corpus = [json.loads(line) for _, line in zip(range(documents), handle, strict=False)]
-    kept = {row["_id"] for row in corpus}
-    rows = (line.split("\t") for line in (scifact / "qrels" / "test.tsv").read_text().splitlines()[1:])
-    qrels = [(query, doc, int(grade)) for query, doc, grade in rows if doc in kept]
-    asked = {query for query, _, _ in qrels}
-    with (scifact / "queries.jsonl").open(encoding="utf-8") as handle:
-        queries = [row for row in map(json.loads, handle) if row["_id"] in asked]
-    return write_beir(root, corpus, queries, qrels)
 
 
 @pytest.mark.slow  # all-MiniLM-L6-v2 on 600 real passages, twice

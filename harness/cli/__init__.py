@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import cache, compare, distill, explain, export, fetch, fuse, gate, listing, report, run, sweep
+from harness.cli import cache, card, compare, distill, explain, export, fetch, fuse, gate, listing, report, run, sweep
 
 app = typer.Typer(
     name="harness",
@@ -31,6 +31,7 @@ app.command("gate")(gate.gate_command)
 app.command("export")(export.export_command)
 app.command("sweep")(sweep.sweep_command)
 app.command("explain")(explain.explain_command)
+app.command("card")(card.card_command)
 app.add_typer(listing.app, name="list")
 app.add_typer(distill.app, name="distill")
 app.add_typer(cache.app, name="cache")

@@ -55,7 +55,14 @@ def _texts_by_id(
 
 
 def explain_command(
-    model: Annotated[str, typer.Option("--model", "-m", help="Sparse model card name or path (e.g. `milco`).")],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Sparse model: card name or path, or a checkpoint folder or hf:ORG/NAME (e.g. `milco`).",
+        ),
+    ],
     text: Annotated[str | None, typer.Option("--text", help="Show this text's heaviest terms, view by view.")] = None,
     role: Annotated[
         str, typer.Option("--as", help="Encode --text as a `document` or a `query` (queries carry MILCO's alpha).")
@@ -90,12 +97,16 @@ def explain_command(
             raise InputError("give --text, or --query with --document, or --query-id with --doc-id", key="--text")
         if role not in {"document", "query"}:
             raise InputError("--as takes `document` or `query`", key="--as")
-        from harness.catalog.cards import load_card
+        from harness.cli.options import say_note
         from harness.encode import EncodeSettings
         from harness.encode.explain import explain_match
         from harness.models.adapters import load_encoder
+        from harness.models.checkpoints import choose_model
 
-        card = load_card(model, cards_dir or [])
+        chosen = choose_model(model, cards_dir or [])
+        for note in chosen.notes:
+            say_note(note)
+        card = chosen.card
         query_language = document_language = language
         if by_id:
             if query_id is None or doc_id is None:

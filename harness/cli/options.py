@@ -20,7 +20,6 @@ from harness.cli.common import error_console
 from harness.core.errors import HarnessError, InputError
 
 if TYPE_CHECKING:
-
     from harness.catalog.cards import ModelCard
     from harness.data.sampling import Sampling
     from harness.encode import EncodeSettings, ProgressCallback
@@ -251,5 +250,3 @@ def progress_bars(*, remaining: bool = True) -> Progress:
     if remaining:
         columns.append(TimeRemainingColumn())
     return Progress(*columns, console=error_console, disable=not error_console.is_terminal)
-
-

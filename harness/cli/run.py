@@ -44,6 +44,7 @@ from harness.cli.options import (
 if TYPE_CHECKING:
     from rich.table import Table
 
+
 def _summary(paths: list[Path]) -> Table:
     from rich.table import Table
 
@@ -100,8 +101,9 @@ def run_command(
             "--model",
             "-m",
             help=(
-                "Model card name (see `harness list models`) or path to a card YAML; repeat for several. "
-                "Default: the suite's default models."
+                "Model card name (see `harness list models`), path to a card YAML, checkpoint folder, or hub "
+                "checkpoint `hf:ORG/NAME[@REVISION]` (its card is read from its files: `harness card` prints "
+                "it); repeat for several. Default: the suite's default models."
             ),
         ),
     ] = None,

@@ -89,7 +89,14 @@ def _points_table(paths: list[Path]) -> Table:
 
 
 def sweep_command(
-    model: Annotated[str, typer.Option("--model", "-m", help="One sparse model card (name or path), e.g. `milco`.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="One sparse model: card name or path, or a checkpoint (folder or hf:ORG/NAME), e.g. `milco`.",
+        ),
+    ],
     prune: Annotated[
         list[str],
         typer.Option(

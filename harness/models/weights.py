@@ -7,6 +7,7 @@ unreachable the error says so within seconds and how to work offline, instead of
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib
 import importlib.util
 from collections.abc import Sequence
@@ -32,6 +33,9 @@ class WeightsSpec(BaseModel):
     python_package: str | None = None
     hub_id: str | None = None
     revision: str | None = None
+    # With `path`: the digest of the folder's files (`folder_checksum`) when the card was made from it; a
+    # card file with one refuses weights that have changed since, whose results would wear the old card's key.
+    checksum: str | None = None
 
     @model_validator(mode="after")
     def _needs_a_location(self) -> WeightsSpec:
@@ -96,6 +100,38 @@ def package_model_path(name: str, card: ModelCard) -> Path | None:
     return path
 
 
+NOT_MODEL_FILES = frozenset(
+    {"README.md", "optimizer.pt", "scheduler.pt", "scaler.pt", "training_args.bin", "trainer_state.json"}
+)
+"""Files of a checkpoint folder that do not change what the model computes: its model card text and what a
+trainer saves beside the weights to resume (`rng_state*.pth` too); hidden files and folders are skipped."""
+
+
+def _model_files(folder: Path) -> list[Path]:
+    files = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        if relative.name in NOT_MODEL_FILES or relative.name.startswith("rng_state"):
+            continue
+        files.append(path)
+    return files
+
+
+def folder_checksum(folder: Path) -> str:
+    """`sha256:<hex>` of a checkpoint folder's files (names and contents): a card made from a local folder
+    carries it, so weights trained further in the same folder are a new experiment, never an old result."""
+    digest = hashlib.sha256()
+    for path in _model_files(folder):
+        content = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                content.update(chunk)
+        digest.update(f"{path.relative_to(folder).as_posix()}\0{content.hexdigest()}\n".encode())
+    return "sha256:" + digest.hexdigest()
+
+
 CONFIG_AND_TOKENIZER_FILES = ("*.json", "*.txt", "*.model", "*.tiktoken")
 """Hub file patterns of a checkpoint's config and tokenizer (config.json, tokenizer.json, vocab.txt,
 sentencepiece.bpe.model, ...): what a companion model whose weights live elsewhere needs."""
@@ -112,6 +148,13 @@ def resolve_weights(
             path = card.path.parent / path
         if not path.is_dir():
             raise InputError(f"model folder not found: {path}", path=card.path, key=f"{key}.path")
+        if spec.checksum and card.path is not None and folder_checksum(path) != spec.checksum:
+            raise InputError(
+                f"the files in {path} changed since this card was made from them (its checksum differs): "
+                "make the card again (harness card FOLDER) or run the folder itself (-m FOLDER)",
+                path=card.path,
+                key=f"{key}.checksum",
+            )
         return ResolvedWeights(path.resolve(), "local", spec.hub_id, spec.revision)
 
     if spec.python_package:
@@ -127,25 +170,37 @@ def resolve_weights(
             )
 
     assert spec.hub_id is not None
+    folder, origin = hub_snapshot(
+        spec.hub_id, spec.revision, files, f"or set `{key}.path` in {card.path or 'the card'}"
+    )
+    return ResolvedWeights(folder, origin, spec.hub_id, folder.name)
+
+
+def download_command(hub_id: str, revision: str | None) -> str:
+    """The command that puts a hub checkpoint into the local cache, on a machine with network."""
+    return f"hf download {hub_id}" + (f" --revision {revision}" if revision else "")
+
+
+def hub_snapshot(
+    hub_id: str, revision: str | None, files: Sequence[str] | None = None, alternative: str = ""
+) -> tuple[Path, str]:
+    """A hub checkpoint's snapshot folder (named after its commit) and whether it came from the local cache
+    (`hub-cache`) or was downloaded (`hub`); only `files` (glob patterns) when given. Offline and not cached,
+    the error gives the command that downloads it (and `alternative`, another way to proceed)."""
     from huggingface_hub import snapshot_download
 
     patterns = list(files) if files is not None else None
-
     try:
-        cached = snapshot_download(spec.hub_id, revision=spec.revision, local_files_only=True, allow_patterns=patterns)
-        return ResolvedWeights(Path(cached), "hub-cache", spec.hub_id, Path(cached).name)
+        cached = snapshot_download(hub_id, revision=revision, local_files_only=True, allow_patterns=patterns)
+        return Path(cached), "hub-cache"
     except Exception:
         pass
-    advice = (
-        f"download it on a machine with network (huggingface-cli download {spec.hub_id}"
-        f"{' --revision ' + spec.revision if spec.revision else ''}) and copy the cache, "
-        f"or set `{key}.path` in {card.path or 'the card'} to a local folder"
-    )
+    advice = f"download it on a machine with network ({download_command(hub_id, revision)}) and copy the cache"
+    advice += f", {alternative}" if alternative else ""
     if hf_offline():
         raise SourceUnavailableError(
-            f"{spec.hub_id} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; {advice}"
+            f"{hub_id} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; {advice}"
         )
     if not hub_reachable():
-        raise SourceUnavailableError(f"the Hugging Face hub is unreachable and {spec.hub_id} is not cached; {advice}")
-    downloaded = snapshot_download(spec.hub_id, revision=spec.revision, allow_patterns=patterns)
-    return ResolvedWeights(Path(downloaded), "hub", spec.hub_id, Path(downloaded).name)
+        raise SourceUnavailableError(f"the Hugging Face hub is unreachable and {hub_id} is not cached; {advice}")
+    return Path(snapshot_download(hub_id, revision=revision, allow_patterns=patterns)), "hub"

@@ -31,7 +31,6 @@ class Column:
         return f"{self.dataset}/{self.language}" if self.show_dataset else self.language
 
 
-
 @dataclass(frozen=True)
 class Cell:
     value: float | None
@@ -195,7 +194,6 @@ def _mean(values: Sequence[float | None]) -> float | None:
 def _sum(values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) if present else None
-
 
 
 def build_boards(results: Sequence[ResultRecord], suites: Mapping[str, Suite] | None = None) -> list[SuiteBoard]:

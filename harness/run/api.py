@@ -28,13 +28,14 @@ from harness.catalog.suites import Suite, Unit, load_suite, local_suite
 from harness.core.errors import HarnessError, InputError
 from harness.core.languages import is_known_language
 from harness.data.sampling import Sampling
-from harness.encode import EncodeSettings
+from harness.encode import Encoder, EncodeSettings
+from harness.models.checkpoints import choose_model
 from harness.record import EnergySettings, load_results
 from harness.reporting import render_reports
 from harness.run.checks import check_run_options
 from harness.run.distributed import ClusterSettings, RayEncodingPool, ray_pool
 from harness.run.fusion import FuseSettings, FusionSpec, Tuning, fuse_unit
-from harness.run.runner import Progress, RunSettings, SilentProgress, StoreSettings, run_units
+from harness.run.runner import Progress, RunSettings, SilentProgress, StoreSettings, model_family, run_units
 from harness.run.sweep import SweepPlan, sweep_units
 
 DEMO_SUITE = "demo"
@@ -57,8 +58,9 @@ class RunRequest:
     maps a dataset to a folder holding its files (the key None: the one dataset selected). `models`
     are card names or paths (default: the suite's default models, each skipped with a note when its
     weights are absent). `index` is `kind[:key=value,...]` for every model instead of its card's.
-    `k` is the depth (default: the suite's). A result that exists under its run key is kept unless
-    `overwrite`. With `report_dir`, the leaderboard is rendered after the run.
+    `models` may also name a checkpoint folder or `hf:ORG/NAME[@REVISION]`, read into a card
+    (`harness.models.checkpoints`). `k` is the depth (default: the suite's). A result that exists under
+    its run key is kept unless `overwrite`. With `report_dir`, the leaderboard is rendered after the run.
     """
 
     suite: str | Path | None = None
@@ -68,6 +70,7 @@ class RunRequest:
     datasets: Sequence[str] | None = None
     local: Mapping[str | None, Path] = field(default_factory=dict)
     models: Sequence[str] = ()
+    encoders: Sequence[Encoder] = ()  # models a Python caller built (`harness.evaluate`), run after `models`
     sampling: Sampling = field(default_factory=Sampling)
     metrics: Sequence[str] | None = None
     split: str | None = None  # evaluate this split instead of each dataset's own
@@ -89,7 +92,7 @@ class RunRequest:
         # Sequences become tuples and the folder mapping read-only, so a request cannot change once made.
         for name in ("languages", "datasets", "metrics"):
             object.__setattr__(self, name, _tuple(getattr(self, name)))
-        for name in ("models", "suites_dirs", "cards_dirs"):
+        for name in ("models", "encoders", "suites_dirs", "cards_dirs"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "local", _frozen_paths(self.local))
         object.__setattr__(self, "results_dir", Path(self.results_dir))
@@ -171,28 +174,51 @@ def select_units(request: RunRequest, suite: Suite, maxp: bool | None = None) ->
     return units
 
 
-def load_cards(request: RunRequest, suite: Suite) -> tuple[list[ModelCard], bool]:
-    """Cards the request names, else the suite's defaults; the flag says which."""
-    if request.models:
-        return [load_card(name, list(request.cards_dirs)) for name in request.models], False
+def chosen_card(name: str, request: RunRequest, on_note: Callable[[str], None] | None = None) -> ModelCard:
+    """The card `name` means (a card, a card file, a checkpoint folder or hub id), saying what a checkpoint's
+    card assumed."""
+    chosen = choose_model(name, request.cards_dirs)
+    for note in chosen.notes:
+        if on_note:
+            on_note(note)
+    return chosen.card
+
+
+def load_cards(
+    request: RunRequest, suite: Suite, on_note: Callable[[str], None] | None = None
+) -> tuple[list[ModelCard], bool]:
+    """Cards the request names (its built encoders' cards last), else the suite's defaults; the flag says which."""
+    if request.models or request.encoders:
+        cards = [chosen_card(name, request, on_note) for name in request.models]
+        cards += [encoder.card for encoder in request.encoders]
+        names = [card.name for card in cards]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise InputError(f"two models of this run are named {', '.join(map(repr, twice))}", key="--model")
+        return cards, False
     names = suite.spec.default_models or ["bm25"]
     return [load_card(name, list(request.cards_dirs)) for name in names], True
 
 
-def index_override(text: str | None, cards: Sequence[ModelCard]) -> dict[str, Any] | None:
+def built_encoders(request: RunRequest) -> dict[str, Encoder]:
+    return {encoder.card.name: encoder for encoder in request.encoders}
+
+
+def index_override(
+    text: str | None, cards: Sequence[ModelCard], built: Mapping[str, Encoder] | None = None
+) -> dict[str, Any] | None:
     """`kind[:key=value,...]`, checked against every model of the run before any work."""
     if text is None:
         return None
     from harness.index import index_class, parse_index_spec
-    from harness.models.adapters import card_family
 
     spec = parse_index_spec(text)
     family = index_class(spec["kind"]).family
     for card in cards:
-        model_family = card_family(card)
-        if model_family != family:
+        family_of_model = model_family(card, built)
+        if family_of_model != family:
             raise InputError(
-                f"index {spec['kind']!r} is for {family} models but {card.name!r} is {model_family}; "
+                f"index {spec['kind']!r} is for {family} models but {card.name!r} is {family_of_model}; "
                 "run it separately or set `index:` in its card",
                 key="--index",
             )
@@ -241,8 +267,9 @@ def run(request: RunRequest, events: RunEvents | None = None) -> RunOutcome:
     energy = _checked(request)
     suite = select_suite(request, events.on_note)
     units = select_units(request, suite, request.maxp)
-    cards, defaults = load_cards(request, suite)
-    settings = _settings(request, energy, index_override(request.index, cards))
+    cards, defaults = load_cards(request, suite, events.on_note)
+    built = built_encoders(request)
+    settings = _settings(request, energy, index_override(request.index, cards, built))
     with _pool(request.cluster, energy) as pool:
         written = run_units(
             units,
@@ -254,6 +281,7 @@ def run(request: RunRequest, events: RunEvents | None = None) -> RunOutcome:
             on_unavailable=(events.on_skipped or (lambda card, error: None)) if defaults else None,
             on_kept=events.on_kept,
             pool=pool,
+            built=built,
         )
     reports: list[Path] = []
     if request.report_dir is not None and written:
@@ -269,7 +297,7 @@ def run_sweep(request: RunRequest, plan: SweepPlan, events: RunEvents | None = N
     energy = _checked(request)
     suite = select_suite(request, events.on_note)
     units = select_units(request, suite, maxp=False)  # sweep points score whole documents
-    card = load_card(request.models[0], list(request.cards_dirs))
+    card = chosen_card(request.models[0], request, events.on_note)
     kind = index_override(request.index, [card])
     if kind and list(kind) == ["kind"] and card.index.get("kind") == kind["kind"]:
         kind = card.index  # a bare kind keeps the card's parameters for that kind

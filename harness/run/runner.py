@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +28,7 @@ from harness.encode import (
     DenseRepresentation,
     Encoder,
     EncodeSettings,
+    Family,
     MultiVectorRepresentation,
     ProgressCallback,
     Representation,
@@ -348,9 +349,12 @@ def _is_missing_weights(error: HarnessError) -> bool:
     )
 
 
-def check_cards(cards: Sequence[ModelCard]) -> None:
-    """Adapter names and card parameters, checked before any work (loading the weights comes later)."""
+def check_cards(cards: Sequence[ModelCard], built: Mapping[str, Encoder] | None = None) -> None:
+    """Adapter names and card parameters, checked before any work (loading the weights comes later); the
+    cards of encoders a caller `built` were checked when they were."""
     for card in cards:
+        if built and card.name in built:
+            continue
         parameters = getattr(card_adapter(card), "Parameters", None)
         if parameters is not None:
             card_parameters(card, parameters)
@@ -366,13 +370,23 @@ class PlannedResult:
     path: Path
 
 
+def model_family(card: ModelCard, built: Mapping[str, Encoder] | None = None) -> Family:
+    """A model's family: the encoder's when a caller built it, else what its card gives its adapter."""
+    encoder = built.get(card.name) if built else None
+    return encoder.family if encoder is not None else card_family(card)
+
+
 def plan_results(
-    units: Sequence[Unit], cards: Sequence[ModelCard], settings: RunSettings, k: int
+    units: Sequence[Unit],
+    cards: Sequence[ModelCard],
+    settings: RunSettings,
+    k: int,
+    built: Mapping[str, Encoder] | None = None,
 ) -> list[PlannedResult]:
     """Every (model, unit) of the run with its key, model by model."""
     plans = []
     for card in cards:
-        family = card_family(card)
+        family = model_family(card, built)
         for unit in units:
             depth = settings.k or k
             key = run_key(
@@ -413,6 +427,7 @@ def run_units(
     on_unavailable: Callable[[ModelCard, HarnessError], None] | None = None,
     on_kept: Callable[[Path], None] | None = None,
     pool: RayEncodingPool | None = None,
+    built: Mapping[str, Encoder] | None = None,
 ) -> list[Path]:
     """Every model on every unit; returns the result paths, written or kept, in run order.
 
@@ -422,12 +437,13 @@ def run_units(
     written, which stay on disk. With `on_unavailable`, a model whose weights cannot be found is
     reported and skipped instead of failing the run (used for a suite's default models). With a Ray
     `pool` (`harness.run.distributed`), missing shards are encoded on the cluster's workers and exact
-    dense search runs on its search actors.
+    dense search runs on its search actors. `built` holds encoders a caller made (by card name), used
+    instead of loading their cards' adapters.
     """
     progress = progress or SilentProgress()
     code_version()  # before any tokenizer threads exist: it forks git
-    check_cards(cards)
-    plans = plan_results(units, cards, settings, k)
+    check_cards(cards, built)
+    plans = plan_results(units, cards, settings, k, built)
     paths: list[Path] = []
     loaded_any = False
     loaded: tuple[Unit, RetrievalTask] | None = None  # one dataset in memory at a time; the next model reloads it
@@ -444,7 +460,7 @@ def run_units(
                 loaded_any = True
                 continue
             try:
-                encoder = load_encoder(card, settings.encode)
+                encoder = built[card.name] if built and card.name in built else load_encoder(card, settings.encode)
             except (SourceUnavailableError, InputError) as error:
                 if on_unavailable is None or not _is_missing_weights(error):
                     raise
