@@ -4,7 +4,7 @@ One package per stage, each importing only those listed before it (tests/test_la
 core, data, evaluation, catalog, encode, models, store, index, record, results, reporting, run, cli.
 
 The Python API sits here, loaded on first use (`harness.run.python_api`): `harness.evaluate(model, ...)`,
-`harness.load(...)`, `harness.report(...)` and `harness.fuse(...)`.
+`harness.load(...)`, `harness.report(...)` and `harness.fuse(...)`; bad input raises `harness.InputError`.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from harness.core.errors import InputError
     from harness.run.python_api import Result, evaluate, fuse, load, report
 
 _API = ("Result", "evaluate", "fuse", "load", "report")
@@ -24,7 +25,11 @@ def __getattr__(name: str) -> Any:
         from harness.run import python_api
 
         return getattr(python_api, name)
+    if name == "InputError":
+        from harness.core.errors import InputError
+
+        return InputError
     raise AttributeError(f"module 'harness' has no attribute {name!r}")
 
 
-__all__ = ["Result", "__version__", "evaluate", "fuse", "load", "report"]
+__all__ = ["InputError", "Result", "__version__", "evaluate", "fuse", "load", "report"]

@@ -359,9 +359,18 @@ def test_a_name_two_packages_declare_is_refused_naming_both(site: Path, tiny_bei
 @pytest.mark.parametrize(
     ("adapter", "problem"),
     [
-        ("short-rows", "ShortRows) broke the encode contract on 6 document texts: it returned 5 rows"),
-        ("not-a-number", "NotANumber) broke the encode contract on 6 document texts: it returned NaN or infinite"),
-        ("bare-array", "BareArray) broke the encode contract on 6 document texts: it returned ndarray, not the"),
+        (
+            "short-rows",
+            "ShortRows from package broken-plugin) broke the encode contract on 6 document texts: it returned 5 rows",
+        ),
+        (
+            "not-a-number",
+            "NotANumber from package broken-plugin) broke the encode contract on 6 document texts: it returned NaN",
+        ),
+        (
+            "bare-array",
+            "BareArray from package broken-plugin) broke the encode contract on 6 document texts: it returned ndarray",
+        ),
     ],
 )
 def test_a_plugin_returning_the_wrong_representation_is_refused_before_anything_is_stored_or_scored(

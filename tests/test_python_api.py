@@ -166,6 +166,7 @@ def test_an_encode_that_breaks_the_contract_is_an_input_error_and_writes_nothing
 
 
 def test_bad_models_and_settings_are_input_errors(tiny_beir: Path, tmp_path: Path) -> None:
+    assert harness.InputError is InputError
     with pytest.raises(InputError, match="cannot encode: a model needs an `encode"):
         harness.evaluate(object(), name="nothing", data=tiny_beir, results_dir=tmp_path, **QUICK)
     with pytest.raises(InputError, match="needs a name for its results"):

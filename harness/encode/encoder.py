@@ -186,13 +186,23 @@ def encode_checked(
     problem = _contract_problem(encoder, representation, len(texts))
     if problem:
         card = encoder.card
-        origin = f"{type(encoder).__module__}:{type(encoder).__qualname__}"
+        origin = _class_origin(type(encoder))
         raise InputError(
             f"model {card.name!r} (adapter {card.adapter!r}, {origin}) broke the encode contract on {len(texts)} "
             f"{role} text{'s' if len(texts) != 1 else ''}: {problem}",
             path=card.path,
         )
     return representation
+
+
+def _class_origin(kind: type) -> str:
+    """`module:Class`, and the installed package that ships it when it is not harness (a plugin's)."""
+    from importlib.metadata import packages_distributions
+
+    top = kind.__module__.partition(".")[0]
+    packages = [name for name in packages_distributions().get(top, []) if name != "harness"]
+    shipped = f" from package {', '.join(sorted(set(packages)))}" if packages and top != "harness" else ""
+    return f"{kind.__module__}:{kind.__qualname__}{shipped}"
 
 
 def _contract_problem(encoder: Encoder, representation: object, count: int) -> str | None:

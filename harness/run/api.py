@@ -264,6 +264,8 @@ def run(request: RunRequest, events: RunEvents | None = None) -> RunOutcome:
     naming the file, line or option at fault, before any work where it can be checked before.
     """
     events = events or RunEvents()
+    if request.encoders and request.cluster:
+        raise InputError("models built in Python run in this process: Ray workers load models from cards", key="--ray")
     energy = _checked(request)
     suite = select_suite(request, events.on_note)
     units = select_units(request, suite, request.maxp)
