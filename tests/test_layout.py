@@ -21,6 +21,7 @@ LAYERS = [
     "harness.models",
     "harness.models.common",
     "harness.models.weights",
+    "harness.models.facts",
     "harness.models.flores",
     "harness.models.analysis",
     "harness.models.translation",

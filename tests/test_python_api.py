@@ -87,6 +87,10 @@ def test_a_plain_object_wrapping_minilm_gets_the_cards_metrics(
     assert mine.record.model.adapter == "python"
     assert mine.record.model.details["object"] == "tests.test_python_api:MiniLM"
     assert mine.path.parent == tmp_path / "mine" / "local" / "my-minilm"
+    [kept] = harness.evaluate(
+        MiniLM(minilm_path), name="my-minilm", data=data, language="en", results_dir=tmp_path / "mine", **QUICK
+    )
+    assert (kept.path, kept.record.created_at) == (mine.path, mine.record.created_at)  # its run key: kept
     frame = mine.to_frame()
     assert set(frame["metric"]) == set(mine.metrics)
     assert frame.set_index("metric").loc["ndcg@10", "value"] == mine.metrics["ndcg@10"]

@@ -136,7 +136,10 @@ def _origin_cell(adapter: str, origins: dict[str, str]) -> str:
 
 @app.command("models")
 def list_models(cards_dir: CardsDir = None) -> None:
-    """Model cards: name, adapter, where the adapter comes from and what the card says about the model."""
+    """Model cards: name, adapter, where the adapter comes from and what the card says about the model.
+
+    A checkpoint needs no card: `harness run -m path/to/checkpoint` or `-m hf:ORG/NAME` reads one from its
+    files (`harness card` prints it)."""
     with reported_errors():
         from harness.catalog.cards import card_paths, load_card_file
 
