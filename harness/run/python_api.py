@@ -72,6 +72,18 @@ def _request_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _selection(
+    suite: str | Path | None,
+    data: str | Path | None,
+    language: str | None,
+    languages: Sequence[str] | None,
+    datasets: Sequence[str] | None,
+) -> dict[str, Any]:
+    """The RunRequest fields that say what data to run on."""
+    folder = Path(data) if data is not None else None
+    return {"suite": suite, "data": folder, "language": language, "languages": languages, "datasets": datasets}
+
+
 def _sampling(max_queries: int | None, settings: Mapping[str, Any]) -> Sampling:
     return Sampling(max_queries=max_queries, corpus_size=settings.get("corpus_size"), seed=settings.get("seed", 0))
 
@@ -145,11 +157,7 @@ def evaluate(
     else:
         models, encoders = (), (as_encoder(model, name, revision, fields["encode"]),)
     request = RunRequest(
-        suite=suite,
-        data=Path(data) if data is not None else None,
-        language=language,
-        languages=languages,
-        datasets=datasets,
+        **_selection(suite, data, language, languages, datasets),
         models=models,
         encoders=encoders,
         sampling=_sampling(max_queries, settings),
@@ -210,11 +218,7 @@ def fuse(
     fused run recorded as a result of its own, as `harness fuse` does."""
     spec = FusionSpec(method, norm, tuple(weights) if weights is not None else None, rrf_k)
     request = RunRequest(
-        suite=suite,
-        data=Path(data) if data is not None else None,
-        language=language,
-        languages=languages,
-        datasets=datasets,
+        **_selection(suite, data, language, languages, datasets),
         models=tuple(models),
         results_dir=Path(results_dir),
     )
