@@ -113,6 +113,8 @@ def test_a_saved_card_is_the_same_experiment_and_refuses_changed_weights(tmp_pat
     with pytest.raises(InputError, match="changed since this card was made") as raised:
         load_encoder(load_card(str(saved)))
     assert raised.value.key == "parameters.checksum"
+    with pytest.raises(InputError, match="changed since this card was made"):
+        choose_model(str(saved))  # before its run key could keep a result of the old weights
 
 
 def test_config_json_alone_is_dense_with_mean_pooling_said_in_a_note(tmp_path: Path) -> None:

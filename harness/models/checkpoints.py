@@ -31,7 +31,13 @@ from harness.catalog.cards import ModelCard, card_paths, load_card
 from harness.core.errors import InputError
 from harness.core.json_files import load_json
 from harness.models.facts import readme_license
-from harness.models.weights import CONFIG_AND_TOKENIZER_FILES, folder_checksum, hub_snapshot
+from harness.models.weights import (
+    CONFIG_AND_TOKENIZER_FILES,
+    check_folder_checksum,
+    folder_checksum,
+    hub_snapshot,
+    local_folder,
+)
 
 HUB_PREFIX = "hf:"
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -79,11 +85,11 @@ def choose_model(spec: str, cards_dirs: Sequence[Path] = ()) -> ChosenModel:
         return checkpoint_model(_hub_checkpoint(spec[len(HUB_PREFIX) :]))
     candidate = Path(spec).expanduser()
     if candidate.suffix in {".yaml", ".yml"} or candidate.is_file():
-        return ChosenModel(load_card(spec, cards_dirs))
+        return ChosenModel(_card_with_its_files(load_card(spec, cards_dirs)))
     known = card_paths(cards_dirs)
     looks_like_path = "/" in spec or spec.startswith((".", "~"))
     if spec in known and not looks_like_path:
-        return ChosenModel(load_card(spec, cards_dirs))
+        return ChosenModel(_card_with_its_files(load_card(spec, cards_dirs)))
     if candidate.is_dir():
         return checkpoint_model(_folder_checkpoint(candidate))
     hint = f"; for the hub checkpoint, write hf:{spec}" if HUB_ID.match(spec) and not candidate.exists() else ""
@@ -92,6 +98,15 @@ def choose_model(spec: str, cards_dirs: Sequence[Path] = ()) -> ChosenModel:
         f"known cards: {', '.join(sorted(known)) or 'none'}",
         key="--model",
     )
+
+
+def _card_with_its_files(card: ModelCard) -> ModelCard:
+    """A card made from a folder, checked against the folder's files before its run key is used: a rerun
+    would otherwise keep results computed with other weights."""
+    checksum, path = card.parameters.get("checksum"), card.parameters.get("path")
+    if isinstance(checksum, str) and isinstance(path, str):
+        check_folder_checksum(local_folder(path, card), checksum, card)
+    return card
 
 
 def checkpoint_model(checkpoint: _Checkpoint) -> ChosenModel:

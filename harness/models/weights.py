@@ -143,18 +143,9 @@ def resolve_weights(
     """The checkpoint folder. From the hub, only `files` (glob patterns) are fetched when given, else the
     whole snapshot; `key` is where in the card the spec sits, for error messages."""
     if spec.path:
-        path = Path(spec.path).expanduser()
-        if not path.is_absolute() and card.path is not None:
-            path = card.path.parent / path
-        if not path.is_dir():
-            raise InputError(f"model folder not found: {path}", path=card.path, key=f"{key}.path")
-        if spec.checksum and card.path is not None and folder_checksum(path) != spec.checksum:
-            raise InputError(
-                f"the files in {path} changed since this card was made from them (its checksum differs): "
-                "make the card again (harness card FOLDER) or run the folder itself (-m FOLDER)",
-                path=card.path,
-                key=f"{key}.checksum",
-            )
+        path = local_folder(spec.path, card, key)
+        if card.path is not None:
+            check_folder_checksum(path, spec.checksum, card, key)
         return ResolvedWeights(path.resolve(), "local", spec.hub_id, spec.revision)
 
     if spec.python_package:
@@ -174,6 +165,28 @@ def resolve_weights(
         spec.hub_id, spec.revision, files, f"or set `{key}.path` in {card.path or 'the card'}"
     )
     return ResolvedWeights(folder, origin, spec.hub_id, folder.name)
+
+
+def local_folder(path: str, card: ModelCard, key: str = "parameters") -> Path:
+    """A card's `path`, relative to the card file's folder unless absolute; it must exist."""
+    folder = Path(path).expanduser()
+    if not folder.is_absolute() and card.path is not None:
+        folder = card.path.parent / folder
+    if not folder.is_dir():
+        raise InputError(f"model folder not found: {folder}", path=card.path, key=f"{key}.path")
+    return folder
+
+
+def check_folder_checksum(folder: Path, checksum: str | None, card: ModelCard, key: str = "parameters") -> None:
+    """A card file made from a folder (`harness card`) runs only the files it was made from: results kept under
+    its run key were computed with them."""
+    if checksum and folder_checksum(folder) != checksum:
+        raise InputError(
+            f"the files in {folder} changed since this card was made from them (its checksum differs): "
+            "make the card again (harness card FOLDER) or run the folder itself (-m FOLDER)",
+            path=card.path,
+            key=f"{key}.checksum",
+        )
 
 
 def download_command(hub_id: str, revision: str | None) -> str:
