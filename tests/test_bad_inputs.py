@@ -561,3 +561,44 @@ def test_the_traceback_of_an_unexpected_error_is_there_when_asked_for(monkeypatc
     monkeypatch.setenv("HARNESS_TRACEBACK", "1")
     with pytest.raises(ValueError, match="a library complains"):
         CliRunner().invoke(failing_app(ValueError("a library complains")), [], catch_exceptions=False)
+
+
+# Results that know when their data changed.
+
+MOVED_QRELS = [("q1", "d2", 2), ("q1", "d4", 1), ("q2", "d1", 1), ("q3", "d5", 1), ("q3", "d2", 0)]
+"""TINY_QRELS with every judgement moved to another document."""
+
+
+def test_qrels_rewritten_in_place_recompute_the_result_and_say_why(tmp_path: Path) -> None:
+    data = write_beir(tmp_path / "tiny", TINY_CORPUS, TINY_QUERIES, TINY_QRELS)
+    results, fresh = tmp_path / "results", tmp_path / "fresh"
+    command = ("--data", str(data), "--language", "en", "-m", "bm25", "--no-report", "--results-dir")
+    assert run(*command, str(results)).exit_code == 0
+    [path] = result_files(results)
+    before = json.loads(path.read_text())
+    lines = ["query-id\tcorpus-id\tscore", *(f"{q}\t{d}\t{g}" for q, d, g in MOVED_QRELS)]
+    (data / "qrels" / "test.tsv").write_text("\n".join(lines) + "\n")
+    outcome = run(*command, str(results))
+    assert outcome.exit_code == 0, outcome.output
+    said = "".join(outcome.output.split())  # rich wraps long paths anywhere
+    assert "".join(f"the qrels of tiny/en changed since {path} was written: recomputing it".split()) in said, said
+    assert "kept" not in said
+    assert result_files(results) == [path]
+    assert run(*command, str(fresh)).exit_code == 0
+    recomputed, expected = (json.loads(p.read_text()) for p in result_files(results) + result_files(fresh))
+    assert recomputed["metrics"] == expected["metrics"] != before["metrics"]
+    assert recomputed["dataset_identity"] == expected["dataset_identity"] != before["dataset_identity"]
+
+
+def test_a_result_without_its_trec_run_is_recomputed_not_kept(tmp_path: Path) -> None:
+    path = tiny_result(tmp_path)
+    trec = path.with_name(path.name.removesuffix(".json") + ".trec.gz")
+    written = trec.read_bytes()
+    trec.unlink()
+    command = ("--data", str(tmp_path / "tiny"), "--language", "en", "-m", "bm25", "--no-report")
+    outcome = run(*command, "--results-dir", str(tmp_path / "results"))
+    assert outcome.exit_code == 0, outcome.output
+    said = "".join(outcome.output.split())  # rich wraps long paths anywhere
+    assert "".join(f"{path} has no TREC run ({trec.name} is missing): recomputing it".split()) in said, said
+    assert "kept" not in said
+    assert trec.read_bytes() == written

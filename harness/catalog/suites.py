@@ -37,6 +37,7 @@ from harness.core.languages import is_known_language
 from harness.core.resources import bundled_dir
 from harness.core.yaml_files import load_yaml
 from harness.data import LanguagePair, RetrievalTask
+from harness.data.fingerprint import DataFingerprint
 from harness.data.sampling import Sampling, sample_task
 from harness.data.sources import Source, available_source_kinds, make_source, source_class
 from harness.evaluation import canonical_metric
@@ -139,6 +140,10 @@ class Unit:
                 f"here, or run with `--local {name}=DIR` on a folder holding its files (see docs/suites.md)"
             ) from None
         return sample_task(task, self.sampling) if self.sampling and self.sampling.requested else task
+
+    def fingerprint(self) -> DataFingerprint | None:
+        """A cheap fingerprint of the data `load` reads (`harness.data.fingerprint`), taken without reading it."""
+        return self.source.fingerprint(self.dataset.name, self.languages, self.split)
 
 
 @dataclass(frozen=True)

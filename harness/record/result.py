@@ -31,7 +31,7 @@ from harness.core.json_files import load_json
 from harness.record.energy import EnergyReading
 
 SCHEMA_VERSION = 2
-MEASURED_FIELDS = ("created_at", "efficiency", "energy", "environment", "encodings")
+MEASURED_FIELDS = ("created_at", "efficiency", "energy", "environment", "encodings", "data_fingerprint")
 """The fields of the `measured` block: what varies between identical runs."""
 
 
@@ -94,6 +94,9 @@ class ResultRecord(BaseModel):
     run_key: dict[str, Any] | None = None
     # Per side (documents, queries): computed or reused from the embedding store, and the cost when computed.
     encodings: dict[str, Any] | None = None
+    # The data's fingerprint when the run planned it (`harness.data.fingerprint`): hashes of the queries and
+    # judgements, the corpus files' sizes and times. In `measured`: a copy of the same data has other times.
+    data_fingerprint: dict[str, Any] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -213,6 +216,11 @@ def write_result(stem: Path, record: ResultRecord, run_lines: Iterable[str]) -> 
     os.replace(run_temporary, run_path)
     os.replace(json_temporary, json_path)
     return json_path
+
+
+def rewrite_measured(path: Path, record: ResultRecord) -> None:
+    """Rewrite a result JSON whose `measured` block alone changed (atomically; its run is untouched)."""
+    _atomic_write(path, lambda stream: stream.write(record.model_dump_json(indent=1)))
 
 
 def read_result(path: Path) -> ResultRecord:

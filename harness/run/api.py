@@ -284,6 +284,7 @@ def run(request: RunRequest, events: RunEvents | None = None) -> RunOutcome:
             on_kept=events.on_kept,
             pool=pool,
             built=built,
+            on_note=events.on_note,
         )
     reports: list[Path] = []
     if request.report_dir is not None and written:

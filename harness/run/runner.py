@@ -24,6 +24,7 @@ from harness.catalog.cards import ModelCard
 from harness.catalog.suites import Unit
 from harness.core.errors import HarnessError, InputError, SourceUnavailableError
 from harness.data import RetrievalTask
+from harness.data.fingerprint import DataFingerprint
 from harness.encode import (
     DenseRepresentation,
     Encoder,
@@ -54,7 +55,7 @@ from harness.record import (
 from harness.record.measure import PeakMemory, percentiles_ms, stopwatch
 from harness.record.provenance import code_version, hardware, library_versions
 from harness.run.distributed import RayEncodingPool
-from harness.run.keys import RunKey, resolved_index, run_key
+from harness.run.keys import RunKey, resolved_index, run_key, why_recompute
 from harness.run.passages import PassageSplit, max_passage_search, maxp_passages
 from harness.store import DEFAULT_SHARD_SIZE, EmbeddingStore, StoredEncoding, default_store_dir
 from harness.store.embeddings import Role, StoredDtype, encode_in_memory
@@ -183,8 +184,10 @@ def evaluate_unit(
     key: RunKey | None = None,
     store: EmbeddingStore | None = None,
     pool: RayEncodingPool | None = None,
+    fingerprint: DataFingerprint | None = None,
 ) -> Path:
-    """Run one model on one loaded unit and write its result; returns the result JSON's path."""
+    """Run one model on one loaded unit and write its result; returns the result JSON's path. `fingerprint` is
+    the data's, taken before it was loaded (`harness.run.keys` checks it when the result may be kept)."""
     label = _label(card, unit)
     documents = task.corpus.joined_texts()
     passages = maxp_passages(encoder, documents, task.languages.document) if unit.maxp else None
@@ -239,7 +242,13 @@ def evaluate_unit(
         "queries": {**query_encoding.status.to_dict(), "wall_s": t_queries.seconds},
         **({"cluster": pool.describe(entries)} if pool and encoder.storable else {}),
     }
-    record = record.model_copy(update={"run_key": key.to_dict() if key else None, "encodings": encodings})
+    record = record.model_copy(
+        update={
+            "run_key": key.to_dict() if key else None,
+            "encodings": encodings,
+            "data_fingerprint": fingerprint.to_dict() if fingerprint else None,
+        }
+    )
     stem = keyed_stem(settings.results_dir, card, unit, key)
     return write_result(stem, record, trec_lines(run, card.name))
 
@@ -368,6 +377,7 @@ class PlannedResult:
     unit: Unit
     key: RunKey
     path: Path
+    fingerprint: DataFingerprint | None = None  # the unit's data, before loading it
 
 
 def model_family(card: ModelCard, built: Mapping[str, Encoder] | None = None) -> Family:
@@ -383,11 +393,12 @@ def plan_results(
     k: int,
     built: Mapping[str, Encoder] | None = None,
 ) -> list[PlannedResult]:
-    """Every (model, unit) of the run with its key, model by model."""
+    """Every (model, unit) of the run with its key and its data's fingerprint, model by model."""
     plans = []
+    fingerprints = [unit.fingerprint() for unit in units]
     for card in cards:
         family = model_family(card, built)
-        for unit in units:
+        for unit, fingerprint in zip(units, fingerprints, strict=True):
             depth = settings.k or k
             key = run_key(
                 unit,
@@ -400,8 +411,36 @@ def plan_results(
                 stored_dtype=settings.store.dtype,
             )
             stem = keyed_stem(settings.results_dir, card, unit, key)
-            plans.append(PlannedResult(card, unit, key, stem.with_name(stem.name + ".json")))
+            plans.append(PlannedResult(card, unit, key, stem.with_name(stem.name + ".json"), fingerprint))
     return plans
+
+
+class LoadedData:
+    """One dataset in memory at a time: the unit read last, read again only for another unit."""
+
+    def __init__(self) -> None:
+        self._unit: Unit | None = None
+        self._task: RetrievalTask | None = None
+
+    def task(self, unit: Unit) -> RetrievalTask:
+        if self._task is None or self._unit is not unit:
+            self._task = None  # free the previous dataset before reading the next
+            self._task, self._unit = unit.load(), unit
+        return self._task
+
+
+def keeps(
+    plan: PlannedResult, settings: RunSettings, data: LoadedData, on_note: Callable[[str], None] | None = None
+) -> bool:
+    """Whether the plan's result on disk is kept: it exists, `--overwrite` is off, and it has its run and was
+    computed on the data the unit reads now (`why_recompute`, which `on_note` hears when it is not)."""
+    if settings.overwrite or not plan.path.is_file():
+        return False
+    where = f"{plan.unit.dataset.name}/{plan.unit.languages.label}"
+    why = why_recompute(plan.path, plan.fingerprint, where, lambda: data.task(plan.unit))
+    if why is not None and on_note is not None:
+        on_note(why)
+    return why is None
 
 
 @contextlib.contextmanager
@@ -428,11 +467,13 @@ def run_units(
     on_kept: Callable[[Path], None] | None = None,
     pool: RayEncodingPool | None = None,
     built: Mapping[str, Encoder] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Every model on every unit; returns the result paths, written or kept, in run order.
 
     Cards are checked before any work. A unit whose result exists under its run key is kept
-    (`on_kept`) unless `settings.overwrite`; a model is loaded only when one of its units is
+    (`on_kept`) unless `settings.overwrite`, or its TREC run is missing, or its data changed since
+    (`harness.run.keys`; `on_note` hears why it is recomputed); a model is loaded only when one of its units is
     missing, and unloaded before the next. A bad dataset stops the run after the results already
     written, which stay on disk. With `on_unavailable`, a model whose weights cannot be found is
     reported and skipped instead of failing the run (used for a suite's default models). With a Ray
@@ -446,11 +487,11 @@ def run_units(
     plans = plan_results(units, cards, settings, k, built)
     paths: list[Path] = []
     loaded_any = False
-    loaded: tuple[Unit, RetrievalTask] | None = None  # one dataset in memory at a time; the next model reloads it
+    data = LoadedData()
     with open_store(settings.store) as store, EnergyMeter(settings.energy) as meter:
         for card in cards:
             mine = [plan for plan in plans if plan.card is card]
-            pending = [plan for plan in mine if settings.overwrite or not plan.path.is_file()]
+            pending = [plan for plan in mine if not keeps(plan, settings, data, on_note)]
             for plan in mine:
                 if plan not in pending:
                     paths.append(plan.path)
@@ -468,10 +509,7 @@ def run_units(
                 continue
             loaded_any = True
             for plan in pending:
-                if loaded is None or loaded[0] is not plan.unit:
-                    loaded = None  # free the previous dataset before reading the next
-                    loaded = (plan.unit, plan.unit.load())
-                task = loaded[1]
+                task = data.task(plan.unit)
                 depth = settings.k or k
                 path = evaluate_unit(
                     encoder,
@@ -485,6 +523,7 @@ def run_units(
                     key=plan.key,
                     store=store,
                     pool=pool,
+                    fingerprint=plan.fingerprint,
                 )
                 paths.append(path)
                 if on_result:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from harness.core.errors import InputError
 from harness.core.languages import language_name
 from harness.data.dataset import Corpus, DatasetIdentity, LanguagePair, Qrels, Queries, RetrievalTask
+from harness.data.fingerprint import DataFiles, DataFingerprint
 from harness.data.formats import check_qrels
 
 
@@ -64,6 +65,17 @@ class Source(ABC):
     def cache_status(self, dataset: str, languages: LanguagePair, split: str) -> bool | None:
         """Whether the data is already on this machine, checked without network; None when unknown."""
         return None
+
+    def data_files(self, dataset: str, languages: LanguagePair, split: str) -> DataFiles | None:
+        """The local files `load` would read, found without reading them or the network; None when unknown
+        (a source that does not say, or data not on this machine yet)."""
+        return None
+
+    def fingerprint(self, dataset: str, languages: LanguagePair, split: str) -> DataFingerprint | None:
+        """A cheap fingerprint of the data `load` would read (`harness.data.fingerprint`), taken before reading
+        it; None when the files are unknown or missing (a kept result is then checked after loading)."""
+        files = self.data_files(dataset, languages, split)
+        return files.fingerprint() if files is not None and files.present() else None
 
     def placeholders(self, dataset: str, languages: LanguagePair, split: str) -> dict[str, str]:
         codes = self.params.language_codes

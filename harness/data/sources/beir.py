@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from harness.core.errors import InputError
 from harness.data.dataset import LanguagePair, RetrievalTask
+from harness.data.fingerprint import DataFiles
 from harness.data.formats import read_corpus_jsonl, read_qrels, read_queries_jsonl, sha256_of_files
 from harness.data.sources.base import Source, SourceParams, assemble_task
 
@@ -21,14 +24,18 @@ class BeirSource(Source):
     Params = BeirParams
     params: BeirParams
 
-    def load(self, dataset: str, languages: LanguagePair, split: str) -> RetrievalTask:
+    def _paths(self, dataset: str, languages: LanguagePair, split: str) -> tuple[Path, Path, Path, Path]:
+        """The dataset folder, then its corpus, queries and qrels files."""
         values = self.placeholders(dataset, languages, split)
         root = self.resolve(self.params.path, values)
+        files = (self.params.corpus, self.params.queries, self.params.qrels)
+        corpus_path, queries_path, qrels_path = (root / self.expand(template, values) for template in files)
+        return root, corpus_path, queries_path, qrels_path
+
+    def load(self, dataset: str, languages: LanguagePair, split: str) -> RetrievalTask:
+        root, corpus_path, queries_path, qrels_path = self._paths(dataset, languages, split)
         if not root.is_dir():
             raise InputError("dataset folder not found", path=root)
-        corpus_path = root / self.expand(self.params.corpus, values)
-        queries_path = root / self.expand(self.params.queries, values)
-        qrels_path = root / self.expand(self.params.qrels, values)
         corpus = read_corpus_jsonl(corpus_path, languages.document)
         queries = read_queries_jsonl(queries_path, languages.query)
         qrels, lines = read_qrels(qrels_path)
@@ -52,6 +59,10 @@ class BeirSource(Source):
         root = self.resolve(self.params.path, values)
         files = (self.params.corpus, self.params.queries, self.params.qrels)
         return self.files_present([str(root / self.expand(f, values)) for f in files], values)
+
+    def data_files(self, dataset: str, languages: LanguagePair, split: str) -> DataFiles:
+        _, corpus_path, queries_path, qrels_path = self._paths(dataset, languages, split)
+        return DataFiles({"queries": [queries_path], "qrels": [qrels_path]}, [corpus_path])
 
 
 SOURCE = BeirSource

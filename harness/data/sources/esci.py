@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 from harness.core.errors import InputError, SourceUnavailableError
 from harness.core.net import any_reachable
 from harness.data.dataset import Corpus, LanguagePair, Qrels, Queries, RetrievalTask
+from harness.data.fingerprint import DataFiles
 from harness.data.formats import sha256_of_files
 from harness.data.sources.base import Source, SourceParams, assemble_task
 
@@ -155,10 +156,16 @@ class EsciSource(Source):
     Params = EsciParams
     params: EsciParams
 
+    def _folder(self) -> Path:
+        """The folder `path` names, else the cache."""
+        if not self.params.path:
+            return cache_dir()
+        folder = Path(self.params.path).expanduser()
+        return folder if folder.is_absolute() else self.base_dir / folder
+
     def _files(self) -> tuple[Path, Path]:
         if self.params.path:
-            folder = Path(self.params.path).expanduser()
-            folder = folder if folder.is_absolute() else self.base_dir / folder
+            folder = self._folder()
             files = (folder / EXAMPLES_FILE, folder / PRODUCTS_FILE)
             for path in files:
                 if not path.is_file():
@@ -170,6 +177,11 @@ class EsciSource(Source):
             for name in (EXAMPLES_FILE, PRODUCTS_FILE)
             for path in [folder / name]
         )
+
+    def data_files(self, dataset: str, languages: LanguagePair, split: str) -> DataFiles:
+        """The examples (queries and their judgements) and the products, in the folder or the cache."""
+        folder = self._folder()
+        return DataFiles({"queries and judgements": [folder / EXAMPLES_FILE]}, [folder / PRODUCTS_FILE])
 
     def load(self, dataset: str, languages: LanguagePair, split: str) -> RetrievalTask:
         query_locale, product_locale = (_locale(code) for code in (languages.query, languages.document))

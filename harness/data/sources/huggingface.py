@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.core.errors import InputError
+from harness.core.errors import InputError, SourceUnavailableError
 from harness.data.dataset import LanguagePair, RetrievalTask
+from harness.data.fingerprint import DataFiles
 from harness.data.formats import read_corpus, read_qrels, read_queries, read_queries_with_positives, sha256_of_files
 from harness.data.hub import HubClient, HubFile, ResolvedFiles, hub_client
 from harness.data.sources.base import Source, SourceParams, assemble_task
@@ -100,6 +101,19 @@ class HuggingFaceSource(Source):
         values = self.placeholders(dataset, languages, split)
         client = self.client()
         return all(client.is_cached(spec, values) for spec in self._specs())
+
+    def data_files(self, dataset: str, languages: LanguagePair, split: str) -> DataFiles | None:
+        """The files `load` reads when they are here (a local copy, or the cache, which `load` reads first);
+        None when they must be downloaded."""
+        values = self.placeholders(dataset, languages, split)
+        client = self.client()
+        try:
+            corpus, queries, *qrels = [client.resolve(spec, values, download=False) for spec in self._specs()]
+        except (InputError, SourceUnavailableError):
+            return None
+        if not qrels:  # Tevatron-style: the queries file lists the judgements
+            return DataFiles({"queries and judgements": queries.paths}, corpus.paths)
+        return DataFiles({"queries": queries.paths, "qrels": qrels[0].paths}, corpus.paths)
 
 
 def _single(files: ResolvedFiles, role: str) -> Path:

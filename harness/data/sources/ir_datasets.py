@@ -25,6 +25,7 @@ from pydantic import Field
 from harness.core.errors import InputError, SourceUnavailableError
 from harness.core.net import PROBE_TIMEOUT_S, any_reachable
 from harness.data.dataset import Corpus, LanguagePair, Queries, RetrievalTask
+from harness.data.fingerprint import DataFingerprint
 from harness.data.formats import ContentDigest, CorpusBuilder
 from harness.data.sources.base import Source, SourceParams, assemble_task
 
@@ -148,6 +149,16 @@ class IrDatasetsSource(Source):
             version=self.params.version,
             revision=f"ir_datasets {_ir_datasets().__version__}",
         )
+
+    def fingerprint(self, dataset: str, languages: LanguagePair, split: str) -> DataFingerprint | None:
+        """The release and the dataset id: ir_datasets pins every file it downloads by the MD5 its release
+        lists, so they name the content, in the cache or not (a new release raises a doubt, which the full
+        checksum settles after loading)."""
+        try:
+            release = f"ir_datasets {_ir_datasets().__version__}"
+        except InputError:  # not installed: `load` says so
+            return None
+        return DataFingerprint({}, {"data": f"{release}: {self.dataset_id(dataset, languages, split)}"})
 
     def cache_status(self, dataset: str, languages: LanguagePair, split: str) -> bool | None:
         """Whether the document collection is in the ir_datasets cache (its first file, or a built doc store)."""

@@ -18,8 +18,9 @@ from typing import Any
 
 from pydantic import Field
 
-from harness.core.errors import InputError
+from harness.core.errors import InputError, SourceUnavailableError
 from harness.data.dataset import DatasetIdentity, LanguagePair, Queries, RetrievalTask
+from harness.data.fingerprint import DataFiles
 from harness.data.formats import iter_records, read_corpus, sha256_of_files
 from harness.data.hub import HubClient, HubFile, hub_client
 from harness.data.sources.base import Source, SourceParams
@@ -138,6 +139,17 @@ class MkqaSource(Source):
         values = self.placeholders(dataset, languages, split)
         client = self.client()
         return all(client.is_cached(spec, values) for spec in (self.params.queries, self.params.corpus))
+
+    def data_files(self, dataset: str, languages: LanguagePair, split: str) -> DataFiles | None:
+        """The questions (with their answers) and the corpus when they are here; None when they must be downloaded."""
+        values = self.placeholders(dataset, languages, split)
+        client = self.client()
+        specs = (self.params.queries, self.params.corpus)
+        try:
+            queries, corpus = [client.resolve(spec, values, download=False) for spec in specs]
+        except (InputError, SourceUnavailableError):
+            return None
+        return DataFiles({"queries and answers": queries.paths}, corpus.paths)
 
 
 SOURCE = MkqaSource

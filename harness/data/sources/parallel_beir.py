@@ -19,6 +19,7 @@ from pathlib import Path
 
 from harness.core.errors import InputError
 from harness.data.dataset import LanguagePair, Qrels, RetrievalTask
+from harness.data.fingerprint import DataFiles
 from harness.data.formats import read_corpus_jsonl, read_qrels, read_queries_jsonl, sha256_of_files
 from harness.data.sources.base import Source, SourceParams, assemble_task
 
@@ -70,14 +71,17 @@ class ParallelBeirSource(Source):
                 f"unknown placeholder {{{error.args[0]}}} in {template!r}; use one of {sorted(values)}"
             ) from None
 
-    def load(self, dataset: str, languages: LanguagePair, split: str) -> RetrievalTask:
+    def _root(self, dataset: str, split: str) -> Path:
         if self.params.path is None:
             raise InputError(
                 f"{dataset} is read from a local folder: run with `--local {dataset}=DIR`, where DIR holds one "
                 "BEIR folder per language (`<language>/corpus.jsonl`, `queries.jsonl`, `qrels/<split>.tsv`)",
                 key="--local",
             )
-        root = self.resolve(self.params.path, {"dataset": dataset, "split": split})
+        return self.resolve(self.params.path, {"dataset": dataset, "split": split})
+
+    def load(self, dataset: str, languages: LanguagePair, split: str) -> RetrievalTask:
+        root = self._root(dataset, split)
         if not root.is_dir():
             raise InputError("dataset folder not found", path=root)
         corpus_path = self._file(root, self.params.corpus, languages.document, split, dataset)
@@ -108,6 +112,23 @@ class ParallelBeirSource(Source):
             version=self.params.version,
         )
         return replace(task, metadata=metadata)
+
+    def data_files(self, dataset: str, languages: LanguagePair, split: str) -> DataFiles | None:
+        """The query language's queries and qrels, the documents' corpus, and (across languages) the
+        documents' qrels, which align the two."""
+        if self.params.path is None:
+            return None
+        root = self._root(dataset, split)
+        qrels_languages = dict.fromkeys((languages.query, languages.document))
+        return DataFiles(
+            {
+                "queries": [self._file(root, self.params.queries, languages.query, split, dataset)],
+                "qrels": [
+                    self._file(root, self.params.qrels, language, split, dataset) for language in qrels_languages
+                ],
+            },
+            [self._file(root, self.params.corpus, languages.document, split, dataset)],
+        )
 
 
 def _moved_judgements(

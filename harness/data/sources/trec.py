@@ -7,7 +7,9 @@ MS MARCO-style tsv; a glob (`miracl-corpus-v1.0-{language}/docs-*.jsonl.gz`) rea
 
 from __future__ import annotations
 
+from harness.core.errors import InputError
 from harness.data.dataset import LanguagePair, RetrievalTask
+from harness.data.fingerprint import DataFiles
 from harness.data.formats import read_corpus, read_qrels, read_topics, sha256_of_files
 from harness.data.sources.base import Source, SourceParams, assemble_task
 
@@ -50,6 +52,15 @@ class TrecSource(Source):
     def cache_status(self, dataset: str, languages: LanguagePair, split: str) -> bool | None:
         values = self.placeholders(dataset, languages, split)
         return self.files_present((self.params.corpus, self.params.topics, self.params.qrels), values)
+
+    def data_files(self, dataset: str, languages: LanguagePair, split: str) -> DataFiles | None:
+        values = self.placeholders(dataset, languages, split)
+        try:
+            corpus_paths = self.resolve_all(self.params.corpus, values)
+        except InputError:  # no shard matches: `load` says so
+            return None
+        topics, qrels = (self.resolve(template, values) for template in (self.params.topics, self.params.qrels))
+        return DataFiles({"queries": [topics], "qrels": [qrels]}, corpus_paths)
 
 
 SOURCE = TrecSource
