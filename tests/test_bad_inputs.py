@@ -602,3 +602,125 @@ def test_a_result_without_its_trec_run_is_recomputed_not_kept(tmp_path: Path) ->
     assert "".join(f"{path} has no TREC run ({trec.name} is missing): recomputing it".split()) in said, said
     assert "kept" not in said
     assert trec.read_bytes() == written
+
+
+# A damaged embedding store: each damaged shard is named, moved aside and encoded again (or refused with
+# --no-recompute), never used; `harness cache prune` removes or names every entry it cannot read.
+
+
+@pytest.fixture(scope="module")
+def tiny_dense_card(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.tiny_models import write_tiny_bert
+
+    root = tmp_path_factory.mktemp("tiny-dense")
+    card = {"name": "tiny-dense", "adapter": "dense", "parameters": {"path": str(write_tiny_bert(root / "bert"))}}
+    (root / "tiny-dense.yaml").write_text(yaml.safe_dump(card))
+    return root / "tiny-dense.yaml"
+
+
+def stored_run(tiny_beir: Path, card: Path, cache: Path, results: Path, *extra: str) -> object:
+    """The tiny dense model on the tiny collection, two texts per shard: 3 document and 2 query shards."""
+    data = ("--data", str(tiny_beir), "--language", "en", "-m", str(card), "--no-report")
+    return run(*data, "--cache-dir", str(cache), "--shard-size", "2", "--results-dir", str(results), *extra)
+
+
+def stored_shard(cache: Path, role: str, number: int) -> Path:
+    [folder] = (cache / "embeddings").glob(f"*/{role}.*/shard-{number:06d}")
+    return folder
+
+
+def only_record(results: Path) -> dict:
+    [path] = result_files(results)
+    return json.loads(path.read_text())
+
+
+def flip_a_bit(folder: Path) -> None:
+    """One bit of the last stored vector's last value, as a failing disk or a stray write would leave it."""
+    path = folder / "vectors.npy"
+    content = bytearray(path.read_bytes())
+    content[-1] ^= 0x40
+    path.write_bytes(bytes(content))
+
+
+def keep_one_row(folder: Path) -> None:
+    """A valid array of fewer rows than the shard holds."""
+    import numpy as np
+
+    np.save(folder / "vectors.npy", np.load(folder / "vectors.npy")[:1])
+
+
+def narrow_the_vectors(folder: Path) -> None:
+    """A valid array of the shard's rows with the wrong dimension."""
+    import numpy as np
+
+    np.save(folder / "vectors.npy", np.load(folder / "vectors.npy")[:, :8])
+
+
+def encode_s_not_a_number(folder: Path) -> None:
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "encode_s": "fast"}))
+
+
+@pytest.mark.parametrize(
+    ("role", "number", "damage"),
+    [
+        ("document", 1, flip_a_bit),
+        ("query", 0, flip_a_bit),
+        ("document", 1, keep_one_row),
+        ("document", 2, narrow_the_vectors),
+        ("document", 0, encode_s_not_a_number),
+    ],
+    ids=["document-bit", "query-bit", "fewer-rows", "wrong-dimension", "meta-encode-s"],
+)
+def test_a_damaged_stored_shard_is_named_moved_aside_and_encoded_again(
+    tiny_beir: Path, tiny_dense_card: Path, tmp_path: Path, role: str, number: int, damage: Callable[[Path], None]
+) -> None:
+    cache = tmp_path / "cache"
+    clean = stored_run(tiny_beir, tiny_dense_card, cache, tmp_path / "clean")
+    assert clean.exit_code == 0, clean.output
+    folder = stored_shard(cache, role, number)
+    damage(folder)
+    outcome = stored_run(tiny_beir, tiny_dense_card, cache, tmp_path / "again")
+    assert outcome.exit_code == 0, outcome.output
+    assert "Traceback" not in outcome.output
+    [note] = [line for line in outcome.output.splitlines() if "damaged stored shard" in line]
+    assert note.startswith(f"note: {folder}: damaged stored shard ("), note
+    [aside] = folder.parent.glob(f".damaged-{folder.name}.*")
+    assert aside.name in note and folder.is_dir()
+    again, before = only_record(tmp_path / "again"), only_record(tmp_path / "clean")
+    assert (again["metrics"], again["per_query"]) == (before["metrics"], before["per_query"])
+    encoding = again["measured"]["encodings"]["documents" if role == "document" else "queries"]
+    assert (encoding["computed_shards"], encoding["damaged_shards"]) == (1, 1)
+    assert not [name for name in leftovers(cache) if name.endswith(".tmp")]
+    third = stored_run(tiny_beir, tiny_dense_card, cache, tmp_path / "third")
+    assert third.exit_code == 0 and "damaged stored shard" not in third.output, third.output
+
+
+def test_a_damaged_stored_shard_is_refused_with_no_recompute(
+    tiny_beir: Path, tiny_dense_card: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    assert stored_run(tiny_beir, tiny_dense_card, cache, tmp_path / "clean").exit_code == 0
+    folder = stored_shard(cache, "document", 1)
+    flip_a_bit(folder)
+    damaged = (folder / "vectors.npy").read_bytes()
+    outcome = stored_run(tiny_beir, tiny_dense_card, cache, tmp_path / "again", "--no-recompute")
+    line = assert_refused(outcome, EXIT_INPUT, re.escape(f"error: {folder / 'vectors.npy'}"))
+    assert "--no-recompute" in line
+    assert leftovers(tmp_path / "again") == []
+    assert (folder / "vectors.npy").read_bytes() == damaged and not list(folder.parent.glob(".damaged-*"))
+
+
+def test_prune_all_removes_an_entry_whose_description_is_unreadable(
+    tiny_beir: Path, tiny_dense_card: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    assert stored_run(tiny_beir, tiny_dense_card, cache, tmp_path / "results").exit_code == 0
+    entry = stored_shard(cache, "document", 0).parent
+    (entry / "entry.json").write_text("{not json")
+    outcome = runner.invoke(app, ["cache", "prune", "--all", "--cache-dir", str(cache)], catch_exceptions=False)
+    assert outcome.exit_code == 0, outcome.output
+    assert "Traceback" not in outcome.output
+    [named] = [line for line in outcome.output.splitlines() if str(entry) in line]
+    assert "entry.json" in named and "unreadable" in named
+    assert leftovers(cache / "embeddings") == []

@@ -1,7 +1,8 @@
-"""`harness cache`: list, size and prune the embedding store."""
+"""`harness cache`: list, size, prune and verify the embedding store."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,86 @@ def test_prune_without_a_criterion_removes_nothing_and_says_so(store: Path) -> N
     assert outcome.exit_code == 2
     assert "say what to prune" in outcome.output
     assert len(list(store.rglob("entry.json"))) == 2
+
+
+def shard(store: Path, role: str, number: int) -> Path:
+    [folder] = (store / "embeddings").glob(f"*/{role}.*/shard-{number:06d}")
+    return folder
+
+
+def flip_a_bit(path: Path) -> None:
+    content = bytearray(path.read_bytes())
+    content[-1] ^= 0x01
+    path.write_bytes(bytes(content))
+
+
+def test_verify_says_a_clean_store_is_clean(store: Path) -> None:
+    outcome = cache("verify", "--cache-dir", str(store))
+    assert outcome.exit_code == 0, outcome.output
+    assert "checked 2 entries, 3 shards: nothing damaged" in outcome.output
+
+
+def test_verify_names_each_damaged_file_and_exits_2(store: Path) -> None:
+    flip_a_bit(shard(store, "document", 1) / "vectors.npy")
+    meta = shard(store, "document", 0) / "meta.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "encode_s": "fast"}))
+    description = shard(store, "query", 0).parent / "entry.json"
+    description.write_text("{")
+    before = {path: path.read_bytes() for path in store.rglob("*") if path.is_file()}
+    outcome = cache("verify", "--cache-dir", str(store))
+    assert outcome.exit_code == 2, outcome.output
+    assert "Traceback" not in outcome.output
+    damaged = sorted(line for line in outcome.output.splitlines() if line.startswith("damaged "))
+    assert damaged == sorted(
+        [
+            f"damaged {shard(store, 'document', 1) / 'vectors.npy'}: its bytes do not match the checksum meta.json "
+            "records",
+            f"damaged {meta}: encode_s is 'fast', not a number of seconds",
+            f"damaged {description}: unreadable store file (Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1)); delete the entry to re-encode it",
+        ]
+    )
+    [error] = [line for line in outcome.output.splitlines() if line.startswith("error:")]
+    assert "3 damaged" in error
+    assert {path: path.read_bytes() for path in store.rglob("*") if path.is_file()} == before  # verify changes nothing
+
+
+def test_verify_checks_shards_written_before_checksums_for_rows_and_shapes(store: Path) -> None:
+    import numpy as np
+
+    for folder in (store / "embeddings").glob("*/*/shard-*"):
+        meta = json.loads((folder / "meta.json").read_text())
+        del meta["arrays"]
+        (folder / "meta.json").write_text(json.dumps(meta))
+    outcome = cache("verify", "--cache-dir", str(store))
+    assert outcome.exit_code == 0, outcome.output
+    assert "(3 written before checksums: rows and shapes checked)" in outcome.output
+    vectors = shard(store, "document", 0) / "vectors.npy"
+    np.save(vectors, np.load(vectors)[:1])
+    outcome = cache("verify", "--cache-dir", str(store))
+    assert outcome.exit_code == 2
+    assert f"damaged {vectors}: holds 1 vectors where the shard has 2 texts" in outcome.output
+
+
+def test_verify_lists_the_shards_a_run_moved_aside(store: Path) -> None:
+    folder = shard(store, "document", 1)
+    folder.rename(folder.with_name(".damaged-shard-000001.20250101T000000.abcdef"))
+    outcome = cache("verify", "--cache-dir", str(store))
+    assert outcome.exit_code == 0, outcome.output
+    assert "moved aside by a run" in outcome.output and ".damaged-shard-000001." in outcome.output
+
+
+def test_an_unreadable_entry_is_listed_and_named_by_a_prune_that_keeps_it(store: Path) -> None:
+    entry = shard(store, "query", 0).parent
+    (entry / "entry.json").unlink()
+    listed = cache("list", "--cache-dir", str(store))
+    assert listed.exit_code == 0, listed.output
+    assert f"{entry}/entry.json is unreadable" in listed.output
+    outcome = cache("prune", "--cache-dir", str(store), "--model", "tiny")
+    assert outcome.exit_code == 0, outcome.output
+    assert "1 entries, freed" in outcome.output
+    assert f"kept {entry}: its entry.json is unreadable" in outcome.output
+    assert (entry / "shard-000000").is_dir()
+    outcome = cache("prune", "--cache-dir", str(store), "--all")
+    assert f"removing {entry} (its entry.json is unreadable" in outcome.output
+    assert not (store / "embeddings").exists() or not any((store / "embeddings").iterdir())

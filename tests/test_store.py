@@ -185,3 +185,135 @@ def test_sparse_shards_past_the_memory_budget_are_searched_from_disk(encoders, t
     expected, found = in_memory.search(queries, 30), from_disk.search(queries, 30)
     np.testing.assert_array_equal(found.indices, expected.indices)
     np.testing.assert_array_equal(found.scores, expected.scores)
+
+
+def entry_of(stored) -> Path:  # type: ignore[no-untyped-def]
+    return Path(stored.status.location)
+
+
+@pytest.mark.parametrize("family", ["dense", "sparse", "multivector"])
+def test_each_shard_records_its_rows_and_each_arrays_shape_and_checksum(encoders, tmp_path: Path, family: str) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+    import json
+
+    entry = entry_of(EmbeddingStore(tmp_path, shard_size=10).encode(encoders[family], TEXTS, "en", "document"))
+    meta = json.loads((entry / "shard-000002" / "meta.json").read_text())
+    assert meta["texts"] == 3
+    names = {"dense": {"vectors"}, "sparse": {"data", "indices", "indptr"}, "multivector": {"vectors", "offsets"}}
+    assert set(meta["arrays"]) == names[family]
+    for name, recorded in meta["arrays"].items():
+        array = np.load(entry / "shard-000002" / f"{name}.npy")
+        assert (recorded["dtype"], recorded["shape"]) == (str(array.dtype), list(array.shape))
+        assert recorded["checksum"] == "sha256:" + hashlib.sha256(array.tobytes()).hexdigest()
+
+
+def test_checksums_are_verified_once_per_store_object_and_again_after_a_change(
+    encoders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from harness.store import embeddings
+
+    EmbeddingStore(tmp_path, shard_size=10).encode(encoders["dense"], TEXTS, "en", "document")
+    hashed: list[str] = []
+    checksum = embeddings._checksum
+    monkeypatch.setattr(embeddings, "_checksum", lambda array: hashed.append(array.filename) or checksum(array))
+    store = EmbeddingStore(tmp_path, shard_size=10)
+    first = store.encode(encoders["dense"], TEXTS, "en", "document")
+    assert len(hashed) == 3  # the first read in a run verifies every shard
+    store.encode(encoders["dense"], TEXTS, "en", "document")
+    assert len(hashed) == 3  # later reads check rows and shapes only
+    vectors = entry_of(first) / "shard-000001" / "vectors.npy"
+    vectors.write_bytes(vectors.read_bytes())  # rewritten in place, the same bytes: verified again, and passes
+    again = store.encode(encoders["dense"], TEXTS, "en", "document")
+    assert [str(path) for path in hashed[3:]] == [str(vectors)] and again.status.status == "reused"
+
+
+@pytest.mark.parametrize(
+    ("family", "array"),
+    [("dense", "vectors"), ("sparse", "data"), ("sparse", "indices"), ("multivector", "vectors")],
+)
+def test_a_flipped_bit_in_any_array_is_found_and_the_shard_encoded_again(
+    encoders, tmp_path: Path, family: str, array: str
+) -> None:  # type: ignore[no-untyped-def]
+    notes: list[str] = []
+    store = EmbeddingStore(tmp_path, shard_size=10, on_note=notes.append)
+    clean = store.encode(encoders[family], TEXTS, "en", "document").whole()
+    path = entry_of(store.encode(encoders[family], TEXTS, "en", "document")) / "shard-000001" / f"{array}.npy"
+    content = bytearray(path.read_bytes())
+    content[-1] ^= 0x01
+    path.write_bytes(bytes(content))
+    again = EmbeddingStore(tmp_path, shard_size=10, on_note=notes.append).encode(
+        encoders[family], TEXTS, "en", "document"
+    )
+    assert (again.status.computed_shards, again.status.damaged_shards) == (1, 1)
+    [note] = notes
+    assert note.startswith(f"{path.parent}: damaged stored shard ({array}.npy: its bytes do not match the checksum")
+    [aside] = path.parent.parent.glob(".damaged-shard-000001.*")
+    assert (aside / f"{array}.npy").read_bytes() == bytes(content)  # kept as it was found, to inspect
+    whole = again.whole()
+    if family == "sparse":
+        assert (whole.matrix != clean.matrix).nnz == 0
+    else:
+        np.testing.assert_array_equal(whole.vectors, clean.vectors)
+
+
+def test_without_recompute_a_damaged_shard_is_refused_naming_its_file(encoders, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from harness.store.embeddings import DamagedShard
+
+    entry = entry_of(EmbeddingStore(tmp_path, shard_size=10).encode(encoders["dense"], TEXTS, "en", "document"))
+    meta = entry / "shard-000000" / "meta.json"
+    meta.write_text(meta.read_text().replace('"texts": 10', '"texts": 9'))
+    store = EmbeddingStore(tmp_path, shard_size=10, recompute_damaged=False)
+    with pytest.raises(DamagedShard) as refused:
+        store.encode(encoders["dense"], TEXTS, "en", "document")
+    assert (refused.value.path, refused.value.key) == (meta, "--no-recompute")
+    assert "records 9 texts where the shard holds 10" in str(refused.value)
+    assert (entry / "shard-000000").is_dir() and not list(entry.glob(".damaged-*"))
+
+
+def test_without_a_note_callback_a_damaged_shard_is_a_warning(encoders, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    entry = entry_of(EmbeddingStore(tmp_path, shard_size=10).encode(encoders["dense"], TEXTS, "en", "document"))
+    (entry / "shard-000002" / "meta.json").write_text("{")
+    with pytest.warns(UserWarning, match="shard-000002: damaged stored shard \\(meta.json: unreadable"):
+        EmbeddingStore(tmp_path, shard_size=10).encode(encoders["dense"], TEXTS, "en", "document")
+
+
+def strip_checksums(entry: Path) -> None:
+    """Make every shard of an entry look written by a version before checksums."""
+    import json
+
+    for meta in entry.glob("shard-*/meta.json"):
+        written = json.loads(meta.read_text())
+        del written["arrays"]
+        meta.write_text(json.dumps(written))
+
+
+def test_a_shard_written_before_checksums_is_read_with_rows_and_widths_checked(encoders, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    first = EmbeddingStore(tmp_path, shard_size=10).encode(encoders["dense"], TEXTS, "en", "document")
+    expected = np.array(first.whole().vectors)  # a copy: the memory maps show the files as they change
+    strip_checksums(entry_of(first))
+    notes: list[str] = []
+    again = EmbeddingStore(tmp_path, shard_size=10, on_note=notes.append).encode(
+        encoders["dense"], TEXTS, "en", "document"
+    )
+    assert again.status.status == "reused" and not notes
+    np.testing.assert_array_equal(again.whole().vectors, expected)
+    vectors = entry_of(first) / "shard-000001" / "vectors.npy"
+    np.save(vectors, np.load(vectors)[:, :4])
+    repaired = EmbeddingStore(tmp_path, shard_size=10, on_note=notes.append).encode(
+        encoders["dense"], TEXTS, "en", "document"
+    )
+    assert notes == [notes[0]] and "holds vectors 4 wide where the entry's other shards hold 16" in notes[0]
+    np.testing.assert_array_equal(repaired.whole().vectors, expected)
+
+
+def test_token_offsets_that_do_not_add_up_are_damage_even_without_checksums(encoders, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    stored = EmbeddingStore(tmp_path, shard_size=10).encode(encoders["multivector"], TEXTS, "en", "document")
+    strip_checksums(entry_of(stored))
+    offsets = entry_of(stored) / "shard-000000" / "offsets.npy"
+    np.save(offsets, np.load(offsets)[:-1])
+    notes: list[str] = []
+    EmbeddingStore(tmp_path, shard_size=10, on_note=notes.append).encode(
+        encoders["multivector"], TEXTS, "en", "document"
+    )
+    [note] = notes
+    assert "offsets.npy: holds [10] boundaries for 10 texts" in note

@@ -1,4 +1,4 @@
-"""`harness cache list|size|prune`: the embedding store that `harness run` and `harness sweep` encode through."""
+"""`harness cache list|size|prune|verify`: the embedding store that `harness run` and `harness sweep` encode through."""
 
 from __future__ import annotations
 
@@ -59,6 +59,10 @@ def list_command(cache_dir: CacheDir = None) -> None:
         log_console.print(table)
         if not entries:
             console.print("the store is empty")
+        for entry in entries:
+            if entry.unreadable is not None:
+                line = f"{entry.path}/entry.json is unreadable ({entry.unreadable}): `prune --all` removes it"
+                console.print(escape(line), highlight=False, soft_wrap=True)
 
 
 @app.command("size")
@@ -96,10 +100,43 @@ def prune_command(
 
         if not (everything or model or older_than is not None or incomplete):
             raise InputError("say what to prune: --model NAME, --older-than DAYS, --incomplete or --all", key="prune")
-        chosen = select(list_entries(_root(cache_dir)), model, older_than, incomplete)
+        entries = list_entries(_root(cache_dir))
+        chosen = select(entries, model, older_than, incomplete)
         for entry in chosen:
             verb = "would remove" if dry_run else "removing"
-            console.print(f"{verb} {escape(str(entry.path))}", highlight=False, soft_wrap=True)
+            why = f" (its entry.json is unreadable: {entry.unreadable})" if entry.unreadable is not None else ""
+            console.print(f"{verb} {escape(str(entry.path))}{escape(why)}", highlight=False, soft_wrap=True)
         freed = sum(entry.bytes for entry in chosen) if dry_run else remove(chosen)
         verb = "would free" if dry_run else "freed"
         console.print(f"{len(chosen)} entries, {verb} {human_bytes(freed)}", highlight=False)
+        for entry in entries:
+            if entry.unreadable is not None and entry not in chosen:
+                line = (
+                    f"kept {entry.path}: its entry.json is unreadable ({entry.unreadable}), so its model and "
+                    "shards are unknown; `prune --all` removes it"
+                )
+                console.print(escape(line), highlight=False, soft_wrap=True)
+
+
+@app.command("verify")
+def verify_command(cache_dir: CacheDir = None) -> None:
+    """Check every stored encoding: each entry's entry.json, and each shard's files against the rows, shapes
+    and checksums its meta.json records (every stored byte is read once). Prints each damaged file and why,
+    and exits 2 when anything is damaged, 0 when the store is clean. A run moves a damaged shard aside and
+    encodes it again (`harness run --no-recompute` stops at it instead); `prune` removes whole entries."""
+    with reported_errors():
+        from harness.store.cache import verify
+
+        root = _root(cache_dir)
+        check = verify(root)
+        for error in check.damaged:
+            console.print(f"damaged {escape(str(error))}", highlight=False, soft_wrap=True)
+        for path in check.set_aside:
+            console.print(f"moved aside by a run (delete it once inspected): {escape(str(path))}", soft_wrap=True)
+        summary = f"checked {check.entries} entries, {check.shards} shards"
+        if check.without_checksums:
+            summary += f" ({check.without_checksums} written before checksums: rows and shapes checked)"
+        if check.damaged:
+            advice = "a run moves each damaged shard aside and encodes it again; `harness cache prune` removes entries"
+            raise InputError(f"{summary}: {len(check.damaged)} damaged (listed above); {advice}", path=root)
+        console.print(f"{escape(summary)}: nothing damaged in {escape(str(root))}", highlight=False, soft_wrap=True)

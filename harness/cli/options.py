@@ -127,6 +127,16 @@ ShardSizeOption = Annotated[
 ]
 
 
+NoRecomputeOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-recompute",
+        help="Stop (exit 2) at a damaged stored shard, naming it, instead of moving it aside and encoding it "
+        "again (see `harness cache verify`).",
+    ),
+]
+
+
 class StoredDtype(str, Enum):
     float32 = "float32"
     float16 = "float16"
@@ -176,9 +186,13 @@ def cluster_settings(address: str | None, workers: int | None) -> ClusterSetting
 
 
 def store_settings(
-    cache_dir: Path | None, no_cache: bool, shard_size: int | None, stored_dtype: StoredDtype
+    cache_dir: Path | None,
+    no_cache: bool,
+    shard_size: int | None,
+    stored_dtype: StoredDtype,
+    no_recompute: bool = False,
 ) -> StoreSettings:
-    """`--cache-dir`, `--no-cache`, `--shard-size`, `--stored-dtype` as the run's store settings."""
+    """`--cache-dir`, `--no-cache`, `--shard-size`, `--stored-dtype`, `--no-recompute` as the run's store settings."""
     from harness.run.runner import StoreSettings
     from harness.store import DEFAULT_SHARD_SIZE
 
@@ -187,6 +201,7 @@ def store_settings(
         enabled=not no_cache,
         shard_size=shard_size or DEFAULT_SHARD_SIZE,
         dtype=stored_dtype.value,
+        recompute_damaged=not no_recompute,
     )
 
 
@@ -228,7 +243,7 @@ def energy_settings(energy: bool, country: str) -> EnergySettings:
 
 
 def say_note(text: str) -> None:
-    error_console.print(f"[yellow]note:[/] {escape(text)}")
+    error_console.print(f"[yellow]note:[/] {escape(text)}", soft_wrap=True)  # a path stays whole on one line
 
 
 def say_kept(path: Path) -> None:

@@ -21,6 +21,7 @@ from harness.cli.options import (
     MaxQueriesOption,
     MetricsOption,
     NoCacheOption,
+    NoRecomputeOption,
     PrecisionOption,
     RayOption,
     RichProgress,
@@ -194,6 +195,7 @@ def run_command(
     no_cache: NoCacheOption = False,
     shard_size: ShardSizeOption = None,
     stored_dtype: StoredDtypeOption = StoredDtype.float32,
+    no_recompute: NoRecomputeOption = False,
     ray: RayOption = None,
     workers: WorkersOption = None,
     suites_dir: Annotated[
@@ -224,7 +226,7 @@ def run_command(
     encoded once per model, across units and runs.
     """
     so_far: list[Path] = []  # said on an interrupt or a failure
-    store = store_settings(cache_dir, no_cache, shard_size, stored_dtype)
+    store = store_settings(cache_dir, no_cache, shard_size, stored_dtype, no_recompute)
 
     def kept() -> str:
         from harness.store import default_store_dir

@@ -314,6 +314,7 @@ def run_sweep(request: RunRequest, plan: SweepPlan, events: RunEvents | None = N
             on_result=events.on_result,
             k=suite.spec.k,
             pool=pool,
+            on_note=events.on_note,
         )
     return RunOutcome(tuple(written))
 

@@ -80,6 +80,7 @@ class StoreSettings:
     enabled: bool = True
     shard_size: int = DEFAULT_SHARD_SIZE
     dtype: StoredDtype = "float32"  # dense and multi-vector vectors on disk; float16 halves them
+    recompute_damaged: bool = True  # False: a damaged stored shard stops the run (`--no-recompute`, exit 2)
 
 
 @dataclass(frozen=True)
@@ -444,16 +445,17 @@ def keeps(
 
 
 @contextlib.contextmanager
-def open_store(settings: StoreSettings) -> Iterator[EmbeddingStore]:
-    """The run's embedding store: the persistent one, or a temporary one removed when the run ends."""
+def open_store(settings: StoreSettings, on_note: Callable[[str], None] | None = None) -> Iterator[EmbeddingStore]:
+    """The run's embedding store: the persistent one, or a temporary one removed when the run ends; `on_note`
+    hears of each damaged shard moved aside."""
     root = settings.root or default_store_dir()
     if settings.enabled:
-        yield EmbeddingStore(root, settings.shard_size, settings.dtype)
+        yield EmbeddingStore(root, settings.shard_size, settings.dtype, settings.recompute_damaged, on_note)
         return
     if settings.root is not None:
         settings.root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="harness-store-", dir=settings.root) as temporary:
-        yield EmbeddingStore(Path(temporary), settings.shard_size, settings.dtype)
+        yield EmbeddingStore(Path(temporary), settings.shard_size, settings.dtype, settings.recompute_damaged, on_note)
 
 
 def run_units(
@@ -488,7 +490,7 @@ def run_units(
     paths: list[Path] = []
     loaded_any = False
     data = LoadedData()
-    with open_store(settings.store) as store, EnergyMeter(settings.energy) as meter:
+    with open_store(settings.store, on_note) as store, EnergyMeter(settings.energy) as meter:
         for card in cards:
             mine = [plan for plan in plans if plan.card is card]
             pending = [plan for plan in mine if not keeps(plan, settings, data, on_note)]

@@ -119,9 +119,10 @@ def sweep_units(
     on_result: Callable[[Path], None] | None = None,
     k: int = 1000,
     pool: RayEncodingPool | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Run the sweep for one sparse model on every unit; returns the written result paths (with a Ray
-    `pool`, the missing shards are encoded on its workers)."""
+    `pool`, the missing shards are encoded on its workers; `on_note` hears of damaged shards encoded again)."""
     progress = progress or SilentProgress()
     family = card_family(card)
     if family != "sparse":
@@ -131,7 +132,7 @@ def sweep_units(
     group = f"{card.name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     k = settings.k or k
     written: list[Path] = []
-    with open_store(settings.store) as store, EnergyMeter(settings.energy) as meter:
+    with open_store(settings.store, on_note) as store, EnergyMeter(settings.energy) as meter:
         for unit in units:
             task = unit.load()
             label = f"{card.name} · {unit.dataset.name} · {task.languages.label}"

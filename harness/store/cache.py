@@ -1,19 +1,37 @@
-"""What the embedding store holds, and pruning it: the library behind `harness cache`."""
+"""What the embedding store holds, pruning it and verifying it: the library behind `harness cache`."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from harness.store.embeddings import ENTRY_FILE
+from harness.core.errors import InputError
+from harness.store.embeddings import (
+    DAMAGED_PREFIX,
+    ENTRY_FILE,
+    DamagedShard,
+    Representation,
+    StoredDtype,
+    odd_widths,
+    read_json,
+    read_shard,
+    shard_folder,
+    stored_vocabulary,
+)
+
+FAMILIES = ("dense", "sparse", "multivector")
+DTYPES = ("float32", "float16")
 
 
 @dataclass(frozen=True)
 class StoreEntry:
-    """One stored encoding: a model's vectors of one set of texts, in one role and language."""
+    """One stored encoding: a model's vectors of one set of texts, in one role and language.
+
+    An entry whose `entry.json` cannot be read has `unreadable` (why) and no model, role or counts: only
+    `harness cache prune --all` or `--older-than` can tell it is to be removed."""
 
     path: Path
     model: str  # the card name
@@ -25,10 +43,17 @@ class StoreEntry:
     expected_shards: int
     bytes: int
     modified: float  # seconds since the epoch, newest file
+    family: str = "dense"
+    dtype: StoredDtype = "float32"
+    unreadable: str | None = None
 
     @property
     def complete(self) -> bool:
-        return self.shards == self.expected_shards
+        return self.unreadable is None and self.shards == self.expected_shards
+
+    def rows(self, number: int) -> int:
+        """The texts of shard `number`."""
+        return min(self.shard_size, self.texts - number * self.shard_size)
 
 
 def _folder_size(folder: Path) -> tuple[int, float]:
@@ -41,41 +66,60 @@ def _folder_size(folder: Path) -> tuple[int, float]:
     return size, newest
 
 
+def _description(folder: Path) -> dict[str, Any]:
+    """An entry's `entry.json`, checked: the counts and kinds a shard is read with."""
+    path = folder / ENTRY_FILE
+    data = read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("identity"), dict):
+        raise InputError("not an entry description (no `identity`)", path=path)
+    texts, shard_size = data.get("texts"), data.get("shard_size")
+    if not (isinstance(texts, int) and texts >= 0 and isinstance(shard_size, int) and shard_size >= 1):
+        raise InputError(f"texts {texts!r} and shard_size {shard_size!r} are not counts", path=path)
+    if data.get("family") not in FAMILIES or data["identity"].get("stored_dtype") not in DTYPES:
+        raise InputError(f"unknown family {data.get('family')!r} or stored dtype", path=path)
+    return data
+
+
+def _entry(folder: Path) -> StoreEntry:
+    size, modified = _folder_size(folder)
+    shards = sum(1 for shard in folder.glob("shard-*") if shard.is_dir())
+    try:
+        data = _description(folder)
+    except InputError as error:
+        return StoreEntry(folder, "?", "?", "?", 0, 0, shards, 0, size, modified, unreadable=error.reason)
+    texts, shard_size = data["texts"], data["shard_size"]
+    return StoreEntry(
+        path=folder,
+        model=str(data["identity"].get("card", folder.parent.name)),
+        role=str(data.get("role", "?")),
+        language=str(data.get("language", "?")),
+        texts=texts,
+        shard_size=shard_size,
+        shards=shards,
+        expected_shards=max(1, -(-texts // shard_size)),
+        bytes=size,
+        modified=modified,
+        family=data["family"],
+        dtype=data["identity"]["stored_dtype"],
+    )
+
+
 def list_entries(root: Path) -> list[StoreEntry]:
-    """Every entry under `root`, by model then role and language; folders that are not entries are skipped."""
-    entries = []
-    for description in sorted(root.glob(f"*/*/{ENTRY_FILE}")):
-        try:
-            data = json.loads(description.read_text(encoding="utf-8"))
-            texts, shard_size = int(data["texts"]), int(data["shard_size"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        folder = description.parent
-        size, modified = _folder_size(folder)
-        entries.append(
-            StoreEntry(
-                path=folder,
-                model=str(data.get("identity", {}).get("card", folder.parent.name)),
-                role=str(data.get("role", "?")),
-                language=str(data.get("language", "?")),
-                texts=texts,
-                shard_size=shard_size,
-                shards=sum(1 for shard in folder.glob("shard-*") if shard.is_dir()),
-                expected_shards=max(1, -(-texts // shard_size)),
-                bytes=size,
-                modified=modified,
-            )
-        )
-    return entries
+    """Every entry under `root` (each folder `<model>/<entry>`), by model then role and language; an entry
+    whose `entry.json` is missing or unreadable is listed too, marked `unreadable`."""
+    return [_entry(folder) for folder in sorted(root.glob("*/*")) if folder.is_dir()]
 
 
 def select(
     entries: list[StoreEntry], model: str | None = None, older_than_days: float | None = None, incomplete: bool = False
 ) -> list[StoreEntry]:
-    """The entries matching every criterion given."""
+    """The entries matching every criterion given; an unreadable entry matches none that needs its
+    description (`model`, `incomplete`)."""
     now = time.time()
     chosen = []
     for entry in entries:
+        if entry.unreadable is not None and (model is not None or incomplete):
+            continue
         if model is not None and entry.model != model:
             continue
         if older_than_days is not None and now - entry.modified < older_than_days * 86_400:
@@ -96,3 +140,56 @@ def remove(entries: list[StoreEntry]) -> int:
         if parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
     return freed
+
+
+@dataclass(frozen=True)
+class StoreCheck:
+    """What `verify` found: the entries and shards checked, each damaged file (an error naming it and why),
+    the shards written before checksums (checked for rows and shapes only) and the damaged shards that runs
+    moved aside (kept to inspect)."""
+
+    entries: int
+    shards: int
+    damaged: tuple[InputError, ...]
+    without_checksums: int
+    set_aside: tuple[Path, ...]
+
+
+def _check_entry(entry: StoreEntry) -> tuple[list[InputError], int, int]:
+    """One readable entry's damage, shards checked and shards without checksums."""
+    try:
+        vocabulary = stored_vocabulary(entry.path) if entry.family == "sparse" else None
+    except InputError as error:
+        return [error], 0, 0
+    damaged: list[InputError] = []
+    shards: dict[Path, Representation] = {}
+    without_checksums = 0
+    for number in range(entry.expected_shards):
+        folder = shard_folder(entry.path, number)
+        if not folder.is_dir():
+            continue  # not encoded yet: the next run encodes it
+        try:
+            shards[folder], meta = read_shard(folder, entry.family, vocabulary, entry.rows(number), entry.dtype)
+        except DamagedShard as damage:
+            damaged.append(damage)
+            continue
+        without_checksums += "arrays" not in meta
+    return damaged + odd_widths(shards), len(shards) + len(damaged), without_checksums
+
+
+def verify(root: Path) -> StoreCheck:
+    """Check every entry under `root`: its description, and each shard's rows, shapes and checksums (every
+    stored byte is read once)."""
+    entries = list_entries(root)
+    damaged: list[InputError] = []
+    shards = without_checksums = 0
+    for entry in entries:
+        if entry.unreadable is not None:
+            damaged.append(InputError(entry.unreadable, path=entry.path / ENTRY_FILE))
+            continue
+        found, checked, unchecked = _check_entry(entry)
+        damaged += found
+        shards += checked
+        without_checksums += unchecked
+    set_aside = tuple(path for entry in entries for path in sorted(entry.path.glob(f"{DAMAGED_PREFIX}*")))
+    return StoreCheck(len(entries), shards, tuple(damaged), without_checksums, set_aside)

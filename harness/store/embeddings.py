@@ -16,18 +16,29 @@ any moment loses at most the shard it was writing, and the next run encodes only
 Each family has its arrays: dense `vectors.npy` (float32, or float16 on request); sparse `data.npy`,
 `indices.npy`, `indptr.npy` (CSR rows over the entry's vocabulary); multi-vector `vectors.npy` and
 `offsets.npy` (ragged token vectors).
+
+A shard's `meta.json` records its row count (`texts`) and, for each array, its dtype, shape and checksum
+(SHA-256 of the array's bytes). A damaged file would otherwise give wrong scores with no error, so
+reading a shard checks rows and shapes every time and the checksums once per shard per `EmbeddingStore`
+(once per run; `benchmarks/store_integrity.py` measures the cost). A shard that fails is never used: it is
+moved aside (`.damaged-shard-000003.<time>.<random>` in its entry, kept to inspect) and encoded again, or
+refused (`recompute_damaged=False`). Shards written before checksums existed are read with their rows,
+shapes and widths checked.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+import warnings
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -52,6 +63,9 @@ from harness.encode import (
 STORE_VERSION = 1
 DEFAULT_SHARD_SIZE = 16_384
 ENTRY_FILE = "entry.json"
+# SHA-256: hashed in hardware on current x86 and ARM CPUs, twice BLAKE2b's rate there (benchmarks/store_integrity.py).
+CHECKSUM = "sha256"
+DAMAGED_PREFIX = ".damaged-"  # a damaged shard moved aside: `.damaged-shard-000003.<time>.<random>`
 Role = Literal["query", "document"]
 StoredDtype = Literal["float32", "float16"]
 
@@ -80,19 +94,53 @@ def texts_digest(texts: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def _write_array(folder: Path, name: str, array: np.ndarray) -> None:
+class DamagedShard(InputError):
+    """A stored shard that fails its checks: the file at fault and why. It is never used."""
+
+
+def _checksum(array: np.ndarray) -> str:
+    """`sha256:<hex>` of an array's bytes; a stored one is read with plain file reads, so its pages never stay
+    resident in this process (a memory map would keep every page it hashed)."""
+    digest = hashlib.new(CHECKSUM)
+    if isinstance(array, np.memmap) and array.filename is not None:
+        buffer = memoryview(bytearray(8 * 2**20))
+        with open(array.filename, "rb") as handle:
+            handle.seek(array.offset)
+            remaining = array.nbytes
+            while remaining and (count := handle.readinto(buffer[: min(remaining, len(buffer))])):
+                digest.update(buffer[:count])
+                remaining -= count
+    else:
+        digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    return f"{CHECKSUM}:{digest.hexdigest()}"
+
+
+def _write_array(folder: Path, name: str, array: np.ndarray) -> dict[str, Any]:
+    """Write one array; returns what `meta.json` records of it (dtype, shape, checksum)."""
+    array = np.ascontiguousarray(array)
     with (folder / f"{name}.npy").open("wb") as handle:
-        np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
+        np.save(handle, array, allow_pickle=False)
         handle.flush()
         os.fsync(handle.fileno())
+    return {"dtype": str(array.dtype), "shape": list(array.shape), "checksum": _checksum(array)}
 
 
-def _read_array(folder: Path, name: str) -> np.ndarray:
+def _read_array(folder: Path, name: str, recorded: dict[str, Any] | None, verify: bool) -> np.ndarray:
+    """One array, memory-mapped, checked against what `meta.json` records of it (None: a shard written before
+    checksums, nothing recorded); its checksum only when `verify`."""
+    path = folder / f"{name}.npy"
     try:
-        return np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as error:
-        message = f"unreadable stored encoding ({error}); delete the folder to re-encode it"
-        raise InputError(message, path=folder) from None
+        raise DamagedShard(f"unreadable ({error})", path=path) from None
+    if recorded is None:
+        return array
+    if [str(array.dtype), list(array.shape)] != [recorded.get("dtype"), recorded.get("shape")]:
+        found, expected = f"{array.dtype} {list(array.shape)}", f"{recorded.get('dtype')} {recorded.get('shape')}"
+        raise DamagedShard(f"holds {found} where meta.json records {expected}", path=path)
+    if verify and _checksum(array) != recorded.get("checksum"):
+        raise DamagedShard("its bytes do not match the checksum meta.json records", path=path)
+    return array
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -104,40 +152,145 @@ def _write_json(path: Path, value: Any) -> None:
     os.replace(temporary, path)
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
+    """A store file's JSON (an entry's description, a vocabulary); unreadable, an `InputError` naming it."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise InputError(f"unreadable store file ({error}); delete the entry to re-encode it", path=path) from None
 
 
-def write_shard_arrays(folder: Path, representation: Representation, dtype: StoredDtype) -> None:
+def write_shard_arrays(folder: Path, representation: Representation, dtype: StoredDtype) -> dict[str, Any]:
+    """Write a shard's arrays; returns what `meta.json` records of each (under `arrays`)."""
     if isinstance(representation, DenseRepresentation):
-        _write_array(folder, "vectors", representation.vectors.astype(dtype, copy=False))
-    elif isinstance(representation, SparseRepresentation):
+        return {"vectors": _write_array(folder, "vectors", representation.vectors.astype(dtype, copy=False))}
+    if isinstance(representation, SparseRepresentation):
         matrix = representation.matrix.tocsr()
-        _write_array(folder, "data", matrix.data.astype(np.float32, copy=False))
-        _write_array(folder, "indices", matrix.indices)
-        _write_array(folder, "indptr", matrix.indptr.astype(np.int64, copy=False))
-    else:
-        _write_array(folder, "vectors", representation.vectors.astype(dtype, copy=False))
-        _write_array(folder, "offsets", representation.offsets.astype(np.int64, copy=False))
+        return {
+            "data": _write_array(folder, "data", matrix.data.astype(np.float32, copy=False)),
+            "indices": _write_array(folder, "indices", matrix.indices),
+            "indptr": _write_array(folder, "indptr", matrix.indptr.astype(np.int64, copy=False)),
+        }
+    return {
+        "vectors": _write_array(folder, "vectors", representation.vectors.astype(dtype, copy=False)),
+        "offsets": _write_array(folder, "offsets", representation.offsets.astype(np.int64, copy=False)),
+    }
 
 
-def read_shard(folder: Path, family: str, vocabulary: Vocabulary | None) -> Representation:
-    """One shard, memory-mapped (nothing is read until used)."""
+def _load_meta(path: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise DamagedShard(f"unreadable ({error})", path=path) from None
+    if not isinstance(meta, dict):
+        raise DamagedShard("not a JSON object", path=path)
+    return meta
+
+
+def _encode_s(meta: dict[str, Any], path: Path) -> float:
+    seconds = meta.get("encode_s", 0.0)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds < 0:
+        raise DamagedShard(f"encode_s is {seconds!r}, not a number of seconds", path=path)
+    return float(seconds)
+
+
+def read_meta(folder: Path, rows: int) -> dict[str, Any]:
+    """A shard's `meta.json`, checked: it records the shard's row count, and seconds as `encode_s`."""
+    path = folder / "meta.json"
+    meta = _load_meta(path)
+    if meta.get("texts") != rows or isinstance(meta.get("texts"), bool):
+        raise DamagedShard(f"records {meta.get('texts')!r} texts where the shard holds {rows}", path=path)
+    _encode_s(meta, path)
+    if not isinstance(meta.get("arrays", {}), dict):
+        raise DamagedShard("`arrays` is not a JSON object", path=path)
+    return meta
+
+
+def _require(condition: bool, path: Path, reason: str) -> None:
+    if not condition:
+        raise DamagedShard(reason, path=path)
+
+
+def _check_offsets(path: Path, offsets: np.ndarray, rows: int, total: int, what: str) -> None:
+    """Row boundaries (CSR `indptr`, token `offsets`): rows + 1 of them, from 0 up to the `total` stored."""
+    _require(offsets.shape == (rows + 1,), path, f"holds {list(offsets.shape)} boundaries for {rows} texts")
+    bounds = np.asarray(offsets)
+    _require(bounds[0] == 0 and bounds[-1] == total, path, f"does not run from 0 to the {total} {what} stored")
+    _require(bool(np.all(bounds[1:] >= bounds[:-1])), path, "its boundaries are not in order")
+
+
+def _check_vectors(path: Path, vectors: np.ndarray, rows: int | None, dtype: StoredDtype) -> None:
+    _require(vectors.ndim == 2, path, f"holds an array of shape {list(vectors.shape)}, not vectors")
+    count = len(vectors)
+    _require(rows is None or count == rows, path, f"holds {count} vectors where the shard has {rows} texts")
+    _require(vectors.dtype == np.dtype(dtype), path, f"holds {vectors.dtype} vectors where the store keeps {dtype}")
+
+
+def read_shard(
+    folder: Path, family: str, vocabulary: Vocabulary | None, rows: int, dtype: StoredDtype, verify: bool = True
+) -> tuple[Representation, dict[str, Any]]:
+    """One shard of `rows` texts, memory-mapped (nothing is read until used), and its checked `meta.json`.
+
+    Its row count and each array's shape are checked; each array's checksum too when `verify` (which reads
+    it). A shard that fails raises `DamagedShard` naming the file.
+    """
+    meta = read_meta(folder, rows)
+    recorded = meta.get("arrays")
+
+    def array(name: str) -> np.ndarray:
+        if recorded is not None and not isinstance(recorded.get(name), dict):
+            raise DamagedShard(f"meta.json records nothing of {name}.npy", path=folder / "meta.json")
+        return _read_array(folder, name, None if recorded is None else recorded[name], verify)
+
     if family == "dense":
-        return DenseRepresentation(_read_array(folder, "vectors"))
+        vectors = array("vectors")
+        _check_vectors(folder / "vectors.npy", vectors, rows, dtype)
+        return DenseRepresentation(vectors), meta
     if family == "sparse":
+        _require(vocabulary is not None, folder.parent / "vocabulary.json", "missing: the shards' columns are unknown")
         assert vocabulary is not None
-        indptr = _read_array(folder, "indptr")
-        matrix = sp.csr_matrix(
-            (_read_array(folder, "data"), _read_array(folder, "indices"), indptr),
-            shape=(len(indptr) - 1, len(vocabulary)),
-            copy=False,
-        )
-        return SparseRepresentation(matrix, vocabulary)
-    return MultiVectorRepresentation(_read_array(folder, "vectors"), np.asarray(_read_array(folder, "offsets")))
+        data, indices, indptr = array("data"), array("indices"), array("indptr")
+        _require(data.ndim == 1 and data.shape == indices.shape, folder / "indices.npy", "does not match data.npy")
+        _require(indices.dtype.kind in "iu", folder / "indices.npy", f"holds {indices.dtype}, not column numbers")
+        _check_offsets(folder / "indptr.npy", indptr, rows, len(data), "weights")
+        matrix = sp.csr_matrix((data, indices, indptr), shape=(rows, len(vocabulary)), copy=False)
+        return SparseRepresentation(matrix, vocabulary), meta
+    vectors, offsets = array("vectors"), array("offsets")
+    _check_vectors(folder / "vectors.npy", vectors, None, dtype)
+    _check_offsets(folder / "offsets.npy", offsets, rows, len(vectors), "token vectors")
+    return MultiVectorRepresentation(vectors, np.asarray(offsets)), meta
+
+
+def odd_widths(shards: Mapping[Path, Representation]) -> list[DamagedShard]:
+    """Shards whose vectors are not as wide as most of their entry's: a shard written before checksums has
+    no recorded shape to be checked against, but every shard of an entry has its model's dimension."""
+    widths = {
+        folder: int(shard.vectors.shape[1])
+        for folder, shard in shards.items()
+        if isinstance(shard, DenseRepresentation | MultiVectorRepresentation)
+    }
+    if not widths:
+        return []
+    usual = Counter(widths.values()).most_common(1)[0][0]
+    return [
+        DamagedShard(f"holds vectors {width} wide where the entry's other shards hold {usual}", folder / "vectors.npy")
+        for folder, width in widths.items()
+        if width != usual
+    ]
+
+
+def set_aside(folder: Path) -> Path:
+    """Rename a damaged shard `.damaged-<name>.<time>.<random>` in its entry: no run reads it again, and it
+    is there to inspect (`harness cache prune` removes it with its entry)."""
+    aside = folder.with_name(f"{DAMAGED_PREFIX}{folder.name}.{time.strftime('%Y%m%dT%H%M%S')}.{uuid.uuid4().hex[:6]}")
+    try:
+        os.rename(folder, aside)
+    except FileNotFoundError:  # another run moved it aside first
+        pass
+    except OSError as error:
+        message = f"cannot move a damaged shard aside ({error.strerror}); delete the folder to encode it again"
+        raise InputError(message, path=folder, key="--cache-dir") from None
+    return aside
 
 
 def _vocabulary_to_json(vocabulary: Vocabulary) -> dict[str, Any]:
@@ -151,6 +304,12 @@ def _vocabulary_to_json(vocabulary: Vocabulary) -> dict[str, Any]:
 def _vocabulary_from_json(data: dict[str, Any]) -> Vocabulary:
     views = tuple(VocabularyView(name, start, stop) for name, start, stop in data["views"])
     return Vocabulary(data["name"], data["terms"], views)
+
+
+def stored_vocabulary(entry: Path) -> Vocabulary | None:
+    """A sparse entry's columns (None until its first shard is written, and for other families)."""
+    path = entry / "vocabulary.json"
+    return _vocabulary_from_json(read_json(path)) if path.is_file() else None
 
 
 def shard_folder(entry: Path, number: int) -> Path:
@@ -216,6 +375,7 @@ class EncodingStatus:
 
     stored: bool = True  # False: encoded in memory, the encoder's vectors cannot be stored (BM25)
     workers: dict[str, dict[str, float]] = field(default_factory=dict)  # per Ray worker; empty when encoded here
+    damaged_shards: int = 0  # found damaged, moved aside and encoded again (counted in computed_shards)
 
     @property
     def cost_s(self) -> float:
@@ -240,6 +400,7 @@ class EncodingStatus:
             "store": self.location if self.stored else None,
             **({} if self.stored else {"not_stored": "the encoder's vectors depend on more than each text"}),
             **({"workers": self.workers} if self.workers else {}),
+            **({"damaged_shards": self.damaged_shards} if self.damaged_shards else {}),
         }
 
 
@@ -256,14 +417,29 @@ class StoredEncoding:
 
 
 class EmbeddingStore:
-    """Encodes texts through the store: shards already stored are read back, missing ones are encoded."""
+    """Encodes texts through the store: shards already stored are read back, missing ones are encoded.
 
-    def __init__(self, root: Path, shard_size: int = DEFAULT_SHARD_SIZE, dtype: StoredDtype = "float32") -> None:
+    A damaged stored shard is moved aside and encoded again, said through `on_note` (default: a warning);
+    with `recompute_damaged=False` it raises `DamagedShard` instead. Checksums are verified once per shard
+    per store object: a run keeps one, so a corpus its units share is hashed once.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        shard_size: int = DEFAULT_SHARD_SIZE,
+        dtype: StoredDtype = "float32",
+        recompute_damaged: bool = True,
+        on_note: Callable[[str], None] | None = None,
+    ) -> None:
         if shard_size < 1:
             raise InputError("the shard size must be at least 1 text", key="--shard-size")
         self.root = root
         self.shard_size = shard_size
         self.dtype = dtype
+        self.recompute_damaged = recompute_damaged
+        self._say = on_note or (lambda text: warnings.warn(text, stacklevel=3))
+        self._verified: set[tuple[Any, ...]] = set()  # shards whose checksums matched, as their files were then
 
     def _entry(self, encoder: Encoder, role: Role, language: str, texts: Sequence[str]) -> tuple[Path, dict[str, Any]]:
         """The entry's folder, and the identity its model folder's name hashes."""
@@ -295,14 +471,14 @@ class EmbeddingStore:
         """
         entry = self.open_entry(encoder, texts, language, role)
         n_shards = max(1, -(-len(texts) // self.shard_size))
+        stored, damaged = self._stored_shards(entry, encoder.family, len(texts), n_shards)
         jobs: list[ShardJob] = []
         reused_s = 0.0
         for number in range(n_shards):
             first = number * self.shard_size
             chunk = texts[first : first + self.shard_size]
-            folder = shard_folder(entry, number)
-            if folder.is_dir():
-                reused_s += stored_encode_s(folder)
+            if number in stored:
+                reused_s += float(stored[number][1].get("encode_s", 0.0))
                 if progress:
                     progress(len(chunk))
             else:
@@ -311,12 +487,17 @@ class EmbeddingStore:
             reports = executor.encode_shards(self, encoder, jobs, progress)
         else:
             reports = [self.encode_shard(encoder, job, progress) for job in jobs]
-        vocabulary = self._stored_vocabulary(entry)
-        shards: list[Representation] = []
+        vocabulary = stored_vocabulary(entry)
+        shards: dict[Path, Representation] = {}
         for number in range(n_shards):
-            shards.append(read_shard(shard_folder(entry, number), encoder.family, vocabulary))
+            folder = shard_folder(entry, number)
+            rows = self._rows(number, len(texts))
+            shard = stored[number] if number in stored else self._read(folder, encoder.family, vocabulary, rows)
+            shards[folder] = shard[0]
             if on_shard:
                 on_shard(number + 1, n_shards)
+        for damage in odd_widths(shards):
+            raise damage  # a shard just encoded is not as wide as the others: nothing to encode again
         computed = [report for report in reports if report.computed]
         status = EncodingStatus(
             n_shards,
@@ -326,8 +507,61 @@ class EmbeddingStore:
             reused_s,
             str(entry),
             workers=worker_shares(computed),
+            damaged_shards=damaged,
         )
-        return StoredEncoding(tuple(shards), status)
+        return StoredEncoding(tuple(shards.values()), status)
+
+    def _rows(self, number: int, texts: int) -> int:
+        return min(self.shard_size, texts - number * self.shard_size)
+
+    def _stored_shards(
+        self, entry: Path, family: str, texts: int, n_shards: int
+    ) -> tuple[dict[int, tuple[Representation, dict[str, Any]]], int]:
+        """The entry's stored shards that pass their checks, and how many did not: each of those is moved
+        aside (to be encoded again) or, without `recompute_damaged`, refused."""
+        vocabulary = stored_vocabulary(entry)
+        stored: dict[int, tuple[Representation, dict[str, Any]]] = {}
+        damaged: dict[int, DamagedShard] = {}
+        for number in range(n_shards):
+            folder = shard_folder(entry, number)
+            if folder.is_dir():
+                try:
+                    stored[number] = self._read(folder, family, vocabulary, self._rows(number, texts))
+                except DamagedShard as damage:
+                    damaged[number] = damage
+        numbers = {shard_folder(entry, number): number for number in stored}
+        for damage in odd_widths({folder: stored[number][0] for folder, number in numbers.items()}):
+            assert damage.path is not None
+            damaged[numbers[damage.path.parent]] = damage
+            del stored[numbers[damage.path.parent]]
+        for number, damage in sorted(damaged.items()):
+            self._set_aside(shard_folder(entry, number), damage)
+        return stored, len(damaged)
+
+    def _read(
+        self, folder: Path, family: str, vocabulary: Vocabulary | None, rows: int
+    ) -> tuple[Representation, dict[str, Any]]:
+        """`read_shard`, verifying the checksums unless this store verified the shard's files as they are."""
+        signature = _files_signature(folder)
+        shard = read_shard(folder, family, vocabulary, rows, self.dtype, verify=signature not in self._verified)
+        self._verified.add(signature)
+        return shard
+
+    def _set_aside(self, folder: Path, damage: DamagedShard) -> None:
+        """Move a damaged shard aside and say so, or refuse it (`recompute_damaged=False`)."""
+        assert damage.path is not None
+        if not self.recompute_damaged:
+            raise DamagedShard(
+                f"damaged stored shard ({damage.reason}); rerun without --no-recompute to move it aside and "
+                "encode it again",
+                path=damage.path,
+                key="--no-recompute",
+            )
+        aside = set_aside(folder)
+        self._say(
+            f"{folder}: damaged stored shard ({damage.path.name}: {damage.reason}); moved aside as {aside.name} "
+            "and encoded again"
+        )
 
     def open_entry(self, encoder: Encoder, texts: Sequence[str], language: str, role: Role) -> Path:
         """The entry's folder, created with its `entry.json` (and a killed writer's half shards removed)."""
@@ -375,17 +609,13 @@ class EmbeddingStore:
         self._commit(folder, representation, {"texts": len(job.texts), "encode_s": seconds, "first_text": job.first})
         return ShardReport(job.number, len(job.texts), seconds)
 
-    def _stored_vocabulary(self, entry: Path) -> Vocabulary | None:
-        path = entry / "vocabulary.json"
-        return _vocabulary_from_json(_read_json(path)) if path.is_file() else None
-
     def _commit(self, folder: Path, representation: Representation, meta: dict[str, Any]) -> None:
         """Write a shard beside its place and rename it in: a shard folder that exists is complete."""
         temporary = _temporary_name(folder)
         try:
             temporary.mkdir()
-            write_shard_arrays(temporary, representation, self.dtype)
-            _write_json(temporary / "meta.json", meta)
+            arrays = write_shard_arrays(temporary, representation, self.dtype)
+            _write_json(temporary / "meta.json", {**meta, "arrays": arrays})
             os.rename(temporary, folder)
         except OSError as error:
             shutil.rmtree(temporary, ignore_errors=True)
@@ -399,7 +629,22 @@ class EmbeddingStore:
 
 def stored_encode_s(folder: Path) -> float:
     """What encoding a stored shard took when it was computed (its `meta.json`)."""
-    return float(_read_json(folder / "meta.json").get("encode_s", 0.0))
+    path = folder / "meta.json"
+    return _encode_s(_load_meta(path), path)
+
+
+def _files_signature(folder: Path) -> tuple[Any, ...]:
+    """A shard's files as they are now (name, inode, size, modification time): a file rewritten since its
+    checksums were verified has another signature, and is verified again."""
+    try:
+        return (str(folder), *sorted((p.name, *_stat_of(p)) for p in folder.iterdir()))
+    except OSError:
+        return (str(folder), uuid.uuid4().hex)  # unlisted: verify (the read names what is wrong)
+
+
+def _stat_of(path: Path) -> tuple[int, int, int]:
+    status = path.stat()
+    return status.st_ino, status.st_size, status.st_mtime_ns
 
 
 def _temporary_name(folder: Path) -> Path:
