@@ -724,3 +724,203 @@ def test_prune_all_removes_an_entry_whose_description_is_unreadable(
     [named] = [line for line in outcome.output.splitlines() if str(entry) in line]
     assert "entry.json" in named and "unreadable" in named
     assert leftovers(cache / "embeddings") == []
+
+
+# Every remaining case clear: the store's folder, fusion weights, a Ray address and --workers, TMPDIR, ids.
+
+
+def bm25_run(data: Path, results: Path, *extra: str) -> object:
+    return run(
+        "--data", str(data), "--language", "en", "-m", "bm25", "--results-dir", str(results), "--no-report", *extra
+    )
+
+
+@pytest.mark.parametrize("no_cache", [[], ["--no-cache"]])
+def test_a_cache_dir_that_is_a_file_is_refused_with_or_without_no_cache(
+    tiny_beir: Path, tmp_path: Path, no_cache: list[str]
+) -> None:
+    """Checked before anything runs, even when no model of the run uses the store (BM25 here)."""
+    occupied, results = tmp_path / "occupied", tmp_path / "results"
+    occupied.write_text("not a folder\n")
+    outcome = bm25_run(tiny_beir, results, "--cache-dir", str(occupied), *no_cache)
+    expected = f"{occupied / 'embeddings'} [--cache-dir]: {occupied} is a file, not a folder"
+    assert_refused(outcome, EXIT_INPUT, re.escape(expected))
+    assert occupied.read_text() == "not a folder\n"
+    assert leftovers(results) == []
+
+
+@pytest.mark.parametrize("weights", ["nan,1", "1,inf"])
+def test_non_finite_fusion_weights_are_refused_naming_the_option(tmp_path: Path, weights: str) -> None:
+    """NaN passes a `< 0` check and ranx fuses it into NaN scores; infinity swamps the other runs."""
+    results = tmp_path / "results"
+    arguments = ["fuse", "--suite", "demo", "-m", "bm25", "-m", "all-minilm-l6-v2", "--method", "wsum"]
+    outcome = runner.invoke(app, [*arguments, "--weights", weights, "--results-dir", str(results)])
+    assert_refused(outcome, EXIT_INPUT, r"\[--weights\]: weights must be finite and non-negative")
+    assert leftovers(results) == []
+
+
+@pytest.fixture
+def web_server() -> Iterator[str]:
+    """`HOST:PORT` of a web server on a free port: something answers there, but not Ray."""
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_ray_address_where_ray_does_not_answer_fails_within_seconds_naming_it(
+    tiny_beir: Path, tmp_path: Path, web_server: str
+) -> None:
+    """Ray itself retries for minutes there, printing its own connection warnings."""
+    pytest.importorskip("ray")
+    from harness.cli.common import EXIT_UNAVAILABLE
+
+    results = tmp_path / "results"
+    start = time.monotonic()
+    outcome = bm25_run(tiny_beir, results, "--ray", web_server)
+    assert time.monotonic() - start < 20
+    expected = f"{web_server} does not answer as a Ray cluster"
+    assert_refused(outcome, EXIT_UNAVAILABLE, re.escape(expected), label="unavailable")
+    assert leftovers(results) == []
+
+
+def test_more_workers_than_cpus_is_refused_before_ray_starts(
+    tiny_beir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local instance told it had 100,000 CPUs would start that many workers and run out of memory."""
+    ray = pytest.importorskip("ray")
+    monkeypatch.setattr(ray, "init", lambda *args, **kwargs: pytest.fail("Ray was started"))
+    results = tmp_path / "results"
+    outcome = bm25_run(tiny_beir, results, "--ray", "local", "--workers", "100000")
+    expected = r"\[--workers\]: 100,000 workers asked for, but this machine has \d+ CPUs? \(each worker holds one"
+    assert_refused(outcome, EXIT_INPUT, expected)
+    assert leftovers(results) == []
+
+
+@pytest.mark.parametrize("problem", ["missing", "a file", "unwritable"])
+def test_an_unusable_tmpdir_is_named(
+    tiny_beir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, problem: str, request: pytest.FixtureRequest
+) -> None:
+    """Python would quietly use /tmp instead (often RAM-backed): the opposite of what setting TMPDIR asked for."""
+    folder = tmp_path / "tmp"
+    if problem == "a file":
+        folder.write_text("not a folder\n")
+    elif problem == "unwritable":
+        folder = request.getfixturevalue("unwritable")
+    monkeypatch.setenv("TMPDIR", str(folder))
+    results = tmp_path / "results"
+    outcome = bm25_run(tiny_beir, results)
+    reason = {"missing": "does not exist", "a file": "is not a folder", "unwritable": "cannot write here"}[problem]
+    assert_refused(outcome, EXIT_INPUT, re.escape(f"{folder} [TMPDIR]: {reason}"))
+    assert leftovers(results) == []
+
+
+def test_a_full_tmpdir_under_the_corpus_texts_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The corpus's texts go to an unlinked file under TMPDIR, so a failed write names no file of its own. A
+    file-size limit stands for the full disk, as in the write-failure test above: the texts pass it, nothing
+    else the run writes does (it stops before numba compiles anything, so no warm-up)."""
+    corpus = [{"_id": f"d{i}", "text": f"passage {i} " + "about rivers and seas " * 12} for i in range(2000)]
+    data = write_beir(tmp_path / "data", corpus, TINY_QUERIES[:1], [("q1", "d1", 1)])
+    folder, results = tmp_path / "tmp", tmp_path / "results"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    common = ("--data", str(data), "--language", "en", "-m", "bm25", "--no-report", "--results-dir", str(results))
+    outcome = run_with_file_size_limit(200_000, tmp_path / "numba", *common)
+    line = assert_refused(outcome, EXIT_FAILURE, re.escape(f"{folder} [TMPDIR]: cannot write the corpus's texts"))
+    assert "File too large" in line
+    assert leftovers(results) == []
+    assert leftovers(folder) == []
+
+
+def test_a_full_tmpdir_under_the_temporary_store_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --no-cache the store lives in TMPDIR for the run: its shards (1 KB a vector) pass the limit that
+    stands for the full disk. The line names TMPDIR, exit 1 (a full disk, not bad input); the store is gone."""
+    from tests.tiny_models import write_tiny_bert
+
+    model = write_tiny_bert(tmp_path / "bert", hidden_size=256)
+    card = tmp_path / "tiny-wide.yaml"
+    card.write_text(yaml.safe_dump({"name": "tiny-wide", "adapter": "dense", "parameters": {"path": str(model)}}))
+    corpus = [{"_id": f"d{i}", "text": "cats purr"} for i in range(300)]
+    data = write_beir(tmp_path / "data", corpus, TINY_QUERIES[:1], [("q1", "d1", 1)])
+    folder, results = tmp_path / "tmp", tmp_path / "results"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    common = ("--data", str(data), "--language", "en", "-m", str(card), "--no-report", "--no-cache")
+    common += ("--batch-size", "300", "--results-dir", str(results))
+    outcome = run_with_file_size_limit(200_000, tmp_path / "numba", *common)
+    expected = f"{folder} [TMPDIR]: cannot write the temporary embedding store (--no-cache) there"
+    assert_refused(outcome, EXIT_FAILURE, re.escape(expected))
+    assert leftovers(results) == []
+    assert not list(folder.glob("harness-store-*"))
+
+
+PLAID_BUILD = """
+import sys
+import numpy as np
+from harness.core.errors import HarnessError, InputError
+from harness.encode import MultiVectorRepresentation
+from harness.index import make_index
+
+vectors = np.random.default_rng(0).standard_normal((20_000, 64)).astype(np.float32)
+try:
+    index = make_index("multivector", {"kind": "plaid"})
+    index.build(MultiVectorRepresentation(vectors, np.arange(0, 20_001, 40, dtype=np.int64)))
+except HarnessError as error:  # as `reported_errors` ends a command
+    print(f"error: {error}")
+    sys.exit(2 if isinstance(error, InputError) else 1)
+"""
+
+
+def test_a_full_tmpdir_under_a_plaid_index_is_named(tmp_path: Path) -> None:
+    """A PLAID index without `index_dir` is built in TMPDIR; its residuals (1.3 MB) pass the limit that stands
+    for the full disk. Its memory maps claim their blocks first: on a really full disk a store into a sparse
+    map would kill the process (SIGBUS) instead of failing with a line."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+
+    def limit_writes() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (500_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(folder)}
+    finished = subprocess.run(
+        [sys.executable, "-c", PLAID_BUILD], env=environment, capture_output=True, text=True, preexec_fn=limit_writes
+    )
+    outcome = Finished(finished.returncode, finished.stdout + finished.stderr)
+    expected = f"{folder} [TMPDIR]: cannot write the PLAID index (`--index plaid:index_dir=DIR` puts it elsewhere)"
+    assert_refused(outcome, EXIT_FAILURE, re.escape(expected))
+    assert leftovers(folder) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "odd_id"), [("corpus", "d\x007"), ("corpus", "d\x1b[1m7\x7f"), ("queries", "q\x012")]
+)
+def test_an_id_with_control_characters_is_percent_encoded_in_the_trec_run(
+    tmp_path: Path, field: str, odd_id: str
+) -> None:
+    """As whitespace is: a NUL or a terminal escape written raw would break the tools that read the run."""
+    from harness.record import id_from_trec
+
+    corpus, queries = [dict(d) for d in TINY_CORPUS], [dict(q) for q in TINY_QUERIES]
+    original = corpus[0]["_id"] if field == "corpus" else queries[1]["_id"]
+    (corpus[0] if field == "corpus" else queries[1])["_id"] = odd_id
+    qrels = [(odd_id if q == original else q, odd_id if d == original else d, g) for q, d, g in TINY_QRELS]
+    results = tmp_path / "results"
+    outcome = bm25_run(write_beir(tmp_path / "data", corpus, queries, qrels), results)
+    assert outcome.exit_code == 0, outcome.output
+    [run_file] = results.rglob("*.trec.gz")
+    text = gzip.decompress(run_file.read_bytes()).decode()
+    assert not re.search(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]", text), text
+    lines = text.splitlines()
+    assert all(len(line.split()) == 6 for line in lines)
+    column = 0 if field == "queries" else 2
+    assert odd_id in {id_from_trec(line.split()[column]) for line in lines}

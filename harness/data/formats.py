@@ -76,7 +76,7 @@ def _read_text(path: Path, limit: int = -1) -> str:
 
 def _check_id(kind: str, identifier: str, path: Path, line: int) -> None:
     """An id must name something. Ids with whitespace are real (LIMIT's documents are people's names):
-    the TREC run escapes them (`harness.record.result.trec_id`)."""
+    the TREC run escapes them, and control characters too (`harness.record.result.trec_id`)."""
     if not identifier:
         raise InputError(f"{kind} id is empty", path, line)
 

@@ -10,13 +10,18 @@ surrogates, which JSON escapes can carry, survive the round trip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, NoReturn, overload
 
+from harness.core.errors import HarnessError
+from harness.core.temporary import temporary_folder, temporary_write_error
+
 _WRITE_BUFFER = 1 << 20
+_WHAT = "the corpus's texts"  # what a failed write was writing, as errors say it
 
 
 class TextColumn(Sequence[str]):
@@ -82,17 +87,33 @@ class TextColumnWriter:
     """Appends texts to a fresh column; `finish` hands the column over and the writer is done."""
 
     def __init__(self) -> None:
-        # Open for the column's life, closed (and its space freed) when the column is collected.
-        self._handle: IO[bytes] = tempfile.TemporaryFile(buffering=_WRITE_BUFFER)  # noqa: SIM115
+        self._folder = temporary_folder()
+        try:
+            # Open for the column's life, closed (and its space freed) when the column is collected.
+            self._handle: IO[bytes] = tempfile.TemporaryFile(buffering=_WRITE_BUFFER, dir=self._folder)  # noqa: SIM115
+        except OSError as error:
+            raise temporary_write_error(self._folder, _WHAT, error) from None
         self._ends = array("q")
         self._size = 0
 
     def append(self, text: str) -> None:
         data = text.encode("utf-8", "surrogatepass")
-        self._handle.write(data)
+        try:
+            self._handle.write(data)
+        except OSError as error:
+            raise self._failed(error) from None
         self._size += len(data)
         self._ends.append(self._size)
 
     def finish(self) -> TextColumn:
-        self._handle.flush()
+        try:
+            self._handle.flush()
+        except OSError as error:
+            raise self._failed(error) from None
         return TextColumn(self._handle, self._ends)
+
+    def _failed(self, error: OSError) -> HarnessError:
+        """The write error of a full TMPDIR names no file (the file is unlinked): say where, and free the file."""
+        with contextlib.suppress(OSError):  # closing flushes the rest of the buffer, which fails the same way
+            self._handle.close()
+        return temporary_write_error(self._folder, _WHAT, error)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import tempfile
 import weakref
@@ -39,6 +40,7 @@ import numpy as np
 from pydantic import Field
 
 from harness.core.errors import InputError
+from harness.core.temporary import temporary_folder, temporary_write_error
 from harness.encode import MultiVectorRepresentation, ProgressCallback, Representation
 from harness.index.base import Index, IndexParams, SearchResult, empty_top_k
 from harness.index.maxsim_exact import ragged_ranges, ragged_rows
@@ -47,6 +49,7 @@ FORMAT = "harness-plaid"
 FORMAT_VERSION = 1
 METADATA = "metadata.json"
 ARRAYS = ("centroids", "codes", "residuals", "doc_offsets", "ivf_offsets", "ivf_docs")
+_IN_TMPDIR = "the PLAID index (`--index plaid:index_dir=DIR` puts it elsewhere)"  # what a full TMPDIR stopped
 
 
 class PlaidParams(IndexParams):
@@ -145,8 +148,10 @@ class PlaidIndex(Index):
         try:
             codec, sample_size = self._train(documents)
             self._write(directory, documents, codec, sample_size, progress)
-        except BaseException:
+        except BaseException as error:
             shutil.rmtree(directory, ignore_errors=True)
+            if isinstance(error, OSError) and self.params.index_dir is None:  # a full TMPDIR: say where
+                raise temporary_write_error(directory.parent, _IN_TMPDIR, error) from None
             raise
         self._load(directory)
 
@@ -155,7 +160,7 @@ class PlaidIndex(Index):
             self._cleanup()
             self._cleanup = None
         if self.params.index_dir is None:
-            directory = Path(tempfile.mkdtemp(prefix="harness-plaid-"))
+            directory = Path(tempfile.mkdtemp(prefix="harness-plaid-", dir=temporary_folder()))
             self._cleanup = weakref.finalize(self, shutil.rmtree, str(directory), True)
             return directory
         parent = Path(self.params.index_dir).expanduser()
@@ -203,10 +208,8 @@ class PlaidIndex(Index):
         num_vectors = len(vectors)
         num_centroids = len(codec.centroids)
         code_dtype = np.uint16 if num_centroids <= np.iinfo(np.uint16).max + 1 else np.int32
-        codes = np.lib.format.open_memmap(directory / "codes.npy", "w+", code_dtype, (num_vectors,))
-        packed = np.lib.format.open_memmap(
-            directory / "residuals.npy", "w+", np.uint8, (num_vectors, codec.packed_width)
-        )
+        codes = _reserved_memmap(directory / "codes.npy", code_dtype, (num_vectors,))
+        packed = _reserved_memmap(directory / "residuals.npy", np.uint8, (num_vectors, codec.packed_width))
         documents_done = 0
         for start in range(0, num_vectors, self.params.build_chunk):
             end = min(start + self.params.build_chunk, num_vectors)
@@ -417,6 +420,16 @@ def _nearest(centroids: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     quantizer.add(centroids)
     _, nearest = quantizer.search(np.ascontiguousarray(vectors, dtype=np.float32), 1)
     return nearest[:, 0]
+
+
+def _reserved_memmap(path: Path, dtype: Any, shape: tuple[int, ...]) -> np.memmap:
+    """A new .npy memory map whose disk blocks are claimed first: a store into a map of a sparse file on a full
+    disk kills the process (SIGBUS) where claiming the blocks raises an OSError that can say where."""
+    array = np.lib.format.open_memmap(path, "w+", dtype, shape)
+    if hasattr(os, "posix_fallocate"):  # not on macOS, where the map is left sparse
+        with path.open("r+b") as handle:
+            os.posix_fallocate(handle.fileno(), 0, path.stat().st_size)
+    return array
 
 
 def _inverted_lists(codes: np.ndarray, lengths: np.ndarray, num_centroids: int) -> tuple[np.ndarray, np.ndarray]:

@@ -4,8 +4,9 @@ that change outputs), written atomically.
 Beside it, the run itself in TREC format (gzipped), ordered by the evaluation protocol's
 tie-break so that `trec_eval` on the file reproduces the recorded numbers. TREC columns are
 separated by whitespace, so an id holding whitespace (LIMIT's documents are people's names) is
-written with each whitespace character and `%` percent-encoded (`Geneva%20Durben`); `trec_id` and
-`id_from_trec` are the two directions.
+written with each whitespace character and `%` percent-encoded (`Geneva%20Durben`); so is each control
+character (a NUL or a terminal escape would break the tools that read runs). `trec_id` and `id_from_trec`
+are the two directions.
 
 Everything that differs between two identical runs (dates, timings, energy, the machine, whether
 encodings were computed or reused) is written in one block, `measured`, at the end of the JSON: strip
@@ -131,11 +132,12 @@ class ResultRecord(BaseModel):
         return f"{self.model.name} [{self.variant}]" if self.variant else self.model.name
 
 
-_ESCAPED = re.compile(r"[%\s]")
+_ESCAPED = re.compile(r"[%\s\x00-\x1f\x7f-\x9f]")  # `%`, whitespace and the control characters (Unicode Cc)
 
 
 def trec_id(identifier: str) -> str:
-    """An id as a TREC run column: whitespace and `%` percent-encoded, everything else as it is."""
+    """An id as a TREC run column: whitespace, control characters and `%` percent-encoded, everything else as
+    it is."""
     return _ESCAPED.sub(lambda match: "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8")), identifier)
 
 

@@ -233,6 +233,7 @@ def _checked(request: RunRequest) -> EnergySettings:
         country=request.energy.country_iso_code,
         results_dir=request.results_dir,
         report_dir=request.report_dir,
+        store_root=request.store.root,
     )
     return dataclasses.replace(request.energy, country_iso_code=grid)
 

@@ -75,14 +75,23 @@ def check_output_folder(path: Path, option: str) -> None:
 
 
 def check_run_options(
-    *, k: int | None, device: str, country: str, results_dir: Path, report_dir: Path | None = None
+    *,
+    k: int | None,
+    device: str,
+    country: str,
+    results_dir: Path,
+    report_dir: Path | None = None,
+    store_root: Path | None = None,
 ) -> str:
     """The options of `harness run` and `harness sweep` that can be checked before loading anything;
-    returns the grid country, upper-cased."""
+    returns the grid country, upper-cased. The store's folder (`--cache-dir`) is checked whether or not
+    `--no-cache` keeps the store there only for the run, and whether or not a model of the run uses it."""
     check_depth(k)
     grid = check_country(country)
     check_output_folder(results_dir, "--results-dir")
     if report_dir is not None:
         check_output_folder(report_dir, "--report-dir")
+    if store_root is not None:
+        check_output_folder(store_root, "--cache-dir")
     check_device(device)
     return grid

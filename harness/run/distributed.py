@@ -29,7 +29,7 @@ import os
 import socket
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,10 @@ INSTALL_HINT = "pip install harness[ray]"
 LOCAL = "local"  # start a Ray instance on this machine for the run
 AUTO = "auto"  # the cluster `ray start` runs on this node (or RAY_ADDRESS)
 MAX_ATTEMPTS = 3  # a shard that kills its worker this many times fails the run (an OOM, a bad node)
-CONNECT_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 5.0  # to connect to an address, then again for its first answer
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # what an HTTP/2 (gRPC) client sends first (RFC 9113)
+EMPTY_SETTINGS_FRAME = bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # length 0, type SETTINGS, no flags, stream 0
+FRAME_HEADER_BYTES = 9
 READY_TIMEOUT_S = 600.0  # how long a restarted worker may take to load its model again
 
 
@@ -82,17 +85,101 @@ def _host_port(address: str) -> tuple[str, int]:
 
 
 def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
-    """Fail within seconds, naming the address, when nothing listens there (Ray itself retries for a minute)."""
+    """Fail within seconds, naming the address, when no Ray cluster answers there: Ray itself retries for one
+    to two minutes, printing its own connection warnings, whatever listens on the port.
+
+    A Ray head's GCS (and the Ray Client server of `ray://`) is a gRPC server, so it answers HTTP/2's
+    connection preface with a SETTINGS frame; a web server, a database or a closed port does not. With
+    TLS (`RAY_USE_TLS`) the TLS handshake comes first, so only the connection is tried."""
     host, port = _host_port(address)
     try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            pass
+        connection = socket.create_connection((host, port), timeout=timeout_s)
     except OSError as error:
         reason = error.strerror or type(error).__name__
         raise SourceUnavailableError(
             f"cannot reach the Ray cluster at {address} ({reason}); start it with `ray start --head` "
             "or run without an address for a local instance"
         ) from None
+    with connection:
+        if _ray_uses_tls():
+            return
+        try:
+            answer = _http2_answer(connection)
+        except OSError as error:  # no answer in time, or the connection reset
+            answer = error.strerror or f"no answer within {timeout_s:.0f} s"
+    if not _is_http2_settings(answer):
+        raise SourceUnavailableError(
+            f"{address} does not answer as a Ray cluster ({_described(answer)}); give the address "
+            "`ray start --head` prints (its GCS, port 6379 by default), or `local`"
+        )
+
+
+def _ray_uses_tls() -> bool:
+    return os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true")
+
+
+def _http2_answer(connection: socket.socket) -> bytes:
+    """The first frame header (9 bytes) a server sends after HTTP/2's preface, or what it sent before closing."""
+    connection.sendall(HTTP2_PREFACE + EMPTY_SETTINGS_FRAME)
+    answer = b""
+    while len(answer) < FRAME_HEADER_BYTES:
+        chunk = connection.recv(FRAME_HEADER_BYTES - len(answer))
+        if not chunk:
+            break
+        answer += chunk
+    return answer
+
+
+def _is_http2_settings(answer: bytes | str) -> bool:
+    """A SETTINGS frame header (type 4, stream 0): what every HTTP/2 server sends first."""
+    return (
+        isinstance(answer, bytes)
+        and len(answer) == FRAME_HEADER_BYTES
+        and answer[3] == 4
+        and int.from_bytes(answer[5:], "big") & 0x7FFFFFFF == 0
+    )
+
+
+def _described(answer: bytes | str) -> str:
+    """What the server did instead: an OS error's reason, silence, or the first bytes of another protocol."""
+    if isinstance(answer, str):
+        return answer
+    if not answer:
+        return "it closed the connection without answering"
+    return f"it answered {answer.decode('latin-1')!r}..., not HTTP/2 as Ray's GCS does"
+
+
+def check_workers(workers: int | None, resources: Mapping[str, float], where: str) -> None:
+    """`--workers` at most the CPUs `where` has: each worker holds one, so Ray would leave the rest pending
+    forever (or, on a local instance told it had that many CPUs, start them all and run out of memory)."""
+    cpus = int(resources.get("CPU", 0))
+    if workers is None or workers <= cpus:
+        return
+    gpus = int(resources.get("GPU", 0))
+    has = f"{cpus} CPU{'s' if cpus != 1 else ''}" + (f" and {gpus} GPU{'s' if gpus != 1 else ''}" if gpus else "")
+    advice = f"use --workers {cpus} or fewer" if cpus else "add nodes with CPUs to the cluster"
+    raise InputError(
+        f"{workers:,} workers asked for, but {where} has {has} (each worker holds one CPU); {advice}",
+        key="--workers",
+    )
+
+
+def _local_cpus() -> int:
+    """The CPUs this process may run on (a container's or a job's allocation, not the whole machine's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _connect(ray: Any, settings: ClusterSettings) -> None:
+    """`ray.init` for the settings' address; a local instance's workers are checked before it is started."""
+    try:
+        if settings.address == LOCAL:
+            cpus = _local_cpus()
+            check_workers(settings.workers, {"CPU": cpus}, "this machine")
+            ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(address=settings.address, log_to_driver=False)
+    except ConnectionError as error:
+        raise SourceUnavailableError(f"cannot reach the Ray cluster at {settings.address}: {error}") from None
 
 
 @contextlib.contextmanager
@@ -105,19 +192,16 @@ def ray_pool(settings: ClusterSettings) -> Iterator[RayEncodingPool]:
         check_reachable(settings.address)
     connected_here = not ray.is_initialized()
     if connected_here:
-        try:
-            if settings.address == LOCAL:
-                cpus = max(os.cpu_count() or 1, settings.workers or 1)
-                ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
-            else:
-                ray.init(address=settings.address, log_to_driver=False)
-        except ConnectionError as error:
-            raise SourceUnavailableError(f"cannot reach the Ray cluster at {settings.address}: {error}") from None
-    pool = RayEncodingPool(ray, settings)
+        _connect(ray, settings)
+    pool: RayEncodingPool | None = None
     try:
+        where = "the Ray cluster" + (f" at {settings.address}" if settings.address not in (LOCAL, AUTO) else "")
+        check_workers(settings.workers, ray.cluster_resources(), where)
+        pool = RayEncodingPool(ray, settings)
         yield pool
     finally:
-        pool.close()
+        if pool is not None:
+            pool.close()
         if connected_here:
             ray.shutdown()
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -78,8 +79,10 @@ class FusionSpec:
         if self.weights is not None:
             if self.method != "wsum":
                 raise InputError(f"--weights applies to wsum, not {self.method}", key="--weights")
-            if any(weight < 0 for weight in self.weights) or not any(self.weights):
-                raise InputError("weights must be non-negative and not all zero", key="--weights")
+            if not all(math.isfinite(weight) and weight >= 0 for weight in self.weights) or not any(self.weights):
+                # NaN passes `< 0` and ranx would fuse it into NaN scores; infinity swamps every other run.
+                shown = ",".join(str(weight) for weight in self.weights)
+                raise InputError(f"weights must be finite and non-negative, not all zero; got {shown}", key="--weights")
         if self.rrf_k < 1:
             raise InputError(f"the RRF k must be at least 1, not {self.rrf_k}", key="--rrf-k")
 

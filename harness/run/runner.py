@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -23,6 +22,7 @@ import numpy as np
 from harness.catalog.cards import ModelCard
 from harness.catalog.suites import Unit
 from harness.core.errors import HarnessError, InputError, SourceUnavailableError
+from harness.core.temporary import temporary_directory
 from harness.data import RetrievalTask
 from harness.data.fingerprint import DataFingerprint
 from harness.encode import (
@@ -109,7 +109,7 @@ def rank_run(task: RetrievalTask, result: SearchResult) -> dict[str, dict[str, f
 
 def trec_lines(run: dict[str, dict[str, float]], run_name: str) -> Iterator[str]:
     """TREC run lines in trec_eval's order (score descending, ties by document id descending); ids with
-    whitespace are escaped so every line keeps its six columns."""
+    whitespace or control characters are escaped so every line keeps its six columns."""
     for query_id, scored in run.items():
         query = trec_id(query_id)
         for rank, doc_id in enumerate(trec_eval_ranking(scored, query_id), start=1):
@@ -454,7 +454,8 @@ def open_store(settings: StoreSettings, on_note: Callable[[str], None] | None = 
         return
     if settings.root is not None:
         settings.root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="harness-store-", dir=settings.root) as temporary:
+    what = "the temporary embedding store (--no-cache)"
+    with temporary_directory("harness-store-", what, settings.root) as temporary:
         yield EmbeddingStore(Path(temporary), settings.shard_size, settings.dtype, settings.recompute_damaged, on_note)
 
 
