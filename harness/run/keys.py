@@ -65,6 +65,7 @@ from harness.encode import EncodeSettings
 from harness.index import DEFAULT_INDEX
 from harness.record import ResultRecord, read_result
 from harness.record.result import rewrite_measured
+from harness.results import StoredResult
 
 KEY_VERSION = 1
 
@@ -170,11 +171,6 @@ def run_key(
     return RunKey(key_id, json.loads(canonical), variant)
 
 
-def run_file_of(path: Path) -> Path:
-    """The TREC run `write_result` writes beside the result JSON at `path`."""
-    return path.with_name(path.name.removesuffix(".json") + ".trec.gz")
-
-
 def _roles(roles: list[str]) -> str:
     return roles[0] if len(roles) == 1 else f"{', '.join(roles[:-1])} and {roles[-1]}"
 
@@ -186,13 +182,13 @@ def why_recompute(
 
     `fingerprint` is the unit's data now (None when unknown), `where` names it (`dataset/language`), and `load`
     reads the data, called only to settle a doubt (see the module docstring)."""
-    run = run_file_of(path)
-    if not run.is_file():
-        return f"{path} has no TREC run ({run.name} is missing): recomputing it"
     try:
         record = read_result(path)
+        run = StoredResult(path, record).run_path
     except InputError as error:
         return f"{error}: recomputing it"
+    if not run.is_file():
+        return f"{path} has no TREC run ({run.name} is missing): recomputing it"
     recorded = DataFingerprint.from_dict(record.data_fingerprint)
     if fingerprint is not None and recorded is not None:
         changed = fingerprint.changed(recorded)

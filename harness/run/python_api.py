@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -107,8 +106,6 @@ def as_encoder(model: object, name: str | None, revision: str | None, encode: En
             "or a `name` attribute",
             key="name",
         )
-    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", chosen) is None:
-        raise InputError(f"{chosen!r} cannot name a model: use letters, digits and . _ + -", key="name")
     version = revision if revision is not None else getattr(model, "revision", None)
     return PythonEncoder.wrap(model, chosen, str(version) if version is not None else None, encode)
 

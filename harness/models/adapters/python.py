@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.catalog.cards import ModelCard
 from harness.core.errors import InputError
@@ -56,12 +56,15 @@ def python_card(model: object, name: str, revision: str | None) -> ModelCard:
     parameters = PythonParameters(
         object=f"{kind.__module__}:{kind.__qualname__}", revision=revision, calls=_calls(model)
     )
-    card = ModelCard(
-        name=name,
-        adapter="python",
-        description=f"a Python object of class {parameters.object}",
-        parameters=parameters.model_dump(exclude_none=True),
-    )
+    try:
+        card = ModelCard(
+            name=name,
+            adapter="python",
+            description=f"a Python object of class {parameters.object}",
+            parameters=parameters.model_dump(exclude_none=True),
+        )
+    except ValidationError:  # the card's own name pattern
+        raise InputError(f"{name!r} cannot name a model: use letters, digits and . _ + -", key="name") from None
     card.sha256 = "sha256:" + card_text_digest(card)
     return card
 
