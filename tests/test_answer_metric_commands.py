@@ -44,11 +44,13 @@ def test_a_run_records_answer_recall(mkqa_results: Path) -> None:
 
 def test_gate_update_writes_expectations_that_gate_then_accepts(mkqa_results: Path, tmp_path: Path) -> None:
     expected = tmp_path / "regressions"
-    updated = runner.invoke(app, ["gate", "--update", "--results-dir", str(mkqa_results), "--expected", str(expected)])
+    updated = runner.invoke(
+        app, ["gate", "--update", "--all", "--results-dir", str(mkqa_results), "--expected", str(expected)]
+    )
     assert updated.exit_code == 0, updated.output
     written = yaml.safe_load((expected / "mkqa" / "bm25.yaml").read_text())
     assert "answer-recall@100" in json.dumps(written)
-    checked = runner.invoke(app, ["gate", "--results-dir", str(mkqa_results), "--expected", str(expected)])
+    checked = runner.invoke(app, ["gate", "-v", "--results-dir", str(mkqa_results), "--expected", str(expected)])
     assert checked.exit_code == 0, checked.output
     assert "answer-recall@100" in checked.output
 

@@ -9,6 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.record import result_stem, write_result
 from harness.results.gate import Status, classify
 from tests.results_factory import make_record, save
 
@@ -25,7 +26,9 @@ def recorded(tmp_path: Path) -> tuple[Path, Path]:
     results, expected = tmp_path / "results", tmp_path / "regressions"
     for language, value in (("en", 0.6), ("de", 0.4)):
         save(results, make_record("bm25", "demo", language, suite="demo", per_query={"ndcg@10": {"q1": value}}))
-    outcome = gate_cli("--update", "--results-dir", str(results), "--expected", str(expected))
+    outcome = gate_cli(
+        "--update", "--suite", "demo", "--efficiency", "--results-dir", str(results), "--expected", str(expected)
+    )
     assert outcome.exit_code == 0, outcome.output
     return results, expected
 
@@ -59,7 +62,7 @@ def test_unchanged_results_pass(recorded: tuple[Path, Path]) -> None:
     results, expected = recorded
     outcome = gate_cli("--results-dir", str(results), "--expected", str(expected))
     assert outcome.exit_code == 0, outcome.output
-    assert "2 OK, 0 OKISH, 0 FAIL, 0 MISSING" in outcome.output
+    assert "gate passed: 2 checks: 2 OK" in outcome.output
 
 
 def test_a_result_moved_beyond_one_and_a_half_tolerances_fails(recorded: tuple[Path, Path]) -> None:
@@ -81,7 +84,7 @@ def test_a_result_between_one_and_one_and_a_half_tolerances_is_okish_and_passes(
     rerun(results, "en", 0.6 + 0.0012)
     outcome = gate_cli("--results-dir", str(results), "--expected", str(expected))
     assert outcome.exit_code == 0, outcome.output
-    assert "1 OK, 1 OKISH, 0 FAIL" in outcome.output
+    assert "2 checks: 1 OK, 1 OKISH" in outcome.output
 
 
 def test_a_missing_result_fails_unless_allowed(recorded: tuple[Path, Path]) -> None:
@@ -119,7 +122,7 @@ def test_update_keeps_edited_tolerances(recorded: tuple[Path, Path]) -> None:
     path.write_text(yaml.safe_dump(data))
     rerun(results, "en", 0.61)
     assert gate_cli("--results-dir", str(results), "--expected", str(expected)).exit_code == 0  # 0.01 <= 0.02
-    gate_cli("--update", "--results-dir", str(results), "--expected", str(expected))
+    gate_cli("--update", "--suite", "demo", "--results-dir", str(results), "--expected", str(expected))
     updated = yaml.safe_load(path.read_text())
     assert updated["tolerance"]["ndcg@10"] == 0.02
     assert {r["language"]: r["metrics"]["ndcg@10"] for r in updated["results"]} == {"de": 0.4, "en": 0.61}
@@ -168,3 +171,98 @@ def test_an_unknown_efficiency_quantity_is_named(recorded: tuple[Path, Path]) ->
     outcome = gate_cli("--results-dir", str(results), "--expected", str(expected), "--efficiency")
     assert outcome.exit_code == 2
     assert "unknown efficiency quantity 'latency_p99_ms'" in outcome.output
+
+
+def save_sampled(results: Path, language: str, value: float) -> Path:
+    """A `--max-queries` result, in its own file beside the full one, as `harness run` keeps it."""
+    record = make_record(
+        "bm25",
+        "demo",
+        language,
+        suite="demo",
+        per_query={"ndcg@10": {"q1": value}},
+        sampled=True,
+        run_key={"id": "k-sampled", "variant": "sampled", "fields": {}},
+    )
+    stem = result_stem(results, "demo", "bm25", "demo", language, "test", tag="sampled")
+    return write_result(stem, record, ["q1 Q0 d1 1 1.0 bm25\n"])
+
+
+def test_update_without_suite_model_or_all_is_refused_naming_them(tmp_path: Path) -> None:
+    save(tmp_path / "results", make_record("bm25", "demo", suite="demo"))
+    expected = tmp_path / "regressions"
+    outcome = gate_cli("--update", "--results-dir", str(tmp_path / "results"), "--expected", str(expected))
+    assert outcome.exit_code == 2
+    assert "--suite" in outcome.output and "-m" in outcome.output and "--all" in outcome.output
+    assert not expected.exists()
+
+
+def test_update_all_rewrites_every_expectation(tmp_path: Path) -> None:
+    save(tmp_path / "results", make_record("bm25", "demo", suite="demo"))
+    expected = tmp_path / "regressions"
+    outcome = gate_cli("--update", "--all", "--results-dir", str(tmp_path / "results"), "--expected", str(expected))
+    assert outcome.exit_code == 0, outcome.output
+    assert (expected / "demo" / "bm25.yaml").is_file()
+
+
+def test_all_without_update_is_refused(recorded: tuple[Path, Path]) -> None:
+    results, expected = recorded
+    outcome = gate_cli("--all", "--results-dir", str(results), "--expected", str(expected))
+    assert outcome.exit_code == 2
+    assert "[--all]" in outcome.output
+
+
+def test_update_keeps_the_expected_latency_and_size_unless_efficiency(recorded: tuple[Path, Path]) -> None:
+    results, expected = recorded
+    path = expected / "demo" / "bm25.yaml"
+    rerun(results, "en", 0.61, latency_ms=(5.0, 9.0), index_size_bytes=4000)
+    gate_cli("--update", "--suite", "demo", "--results-dir", str(results), "--expected", str(expected))
+    kept = {r["language"]: r for r in yaml.safe_load(path.read_text())["results"]}["en"]
+    assert kept["metrics"]["ndcg@10"] == 0.61
+    assert kept["efficiency"] == {"index_size_bytes": 1000, "latency_p50_ms": 1.0, "latency_p95_ms": 2.0}
+    gate_cli("--update", "--suite", "demo", "--efficiency", "--results-dir", str(results), "--expected", str(expected))
+    measured = {r["language"]: r for r in yaml.safe_load(path.read_text())["results"]}["en"]
+    assert measured["efficiency"] == {"index_size_bytes": 4000, "latency_p50_ms": 5.0, "latency_p95_ms": 9.0}
+
+
+def test_update_records_no_latency_for_a_new_expectation_without_efficiency(tmp_path: Path) -> None:
+    save(tmp_path / "results", make_record("bm25", "demo", suite="demo"))
+    expected = tmp_path / "regressions"
+    gate_cli("--update", "-m", "bm25", "--results-dir", str(tmp_path / "results"), "--expected", str(expected))
+    written = yaml.safe_load((expected / "demo" / "bm25.yaml").read_text())
+    assert "efficiency" not in written["results"][0]
+
+
+def test_update_refuses_a_sampled_result_naming_its_file_and_writes_nothing(tmp_path: Path) -> None:
+    results, expected = tmp_path / "results", tmp_path / "regressions"
+    sampled = save_sampled(results, "en", 0.9)
+    outcome = gate_cli("--update", "-m", "bm25", "--results-dir", str(results), "--expected", str(expected))
+    assert outcome.exit_code == 2
+    message = " ".join(outcome.output.split())
+    assert sampled.name in message and "rerun without --max-queries/--corpus-sample" in message
+    assert not expected.exists()
+
+
+def test_update_ignores_a_sampled_result_beside_a_full_one(recorded: tuple[Path, Path]) -> None:
+    results, expected = recorded
+    save_sampled(results, "en", 0.9)
+    outcome = gate_cli("--update", "--suite", "demo", "--results-dir", str(results), "--expected", str(expected))
+    assert outcome.exit_code == 0, outcome.output
+    assert sorted(path.name for path in (expected / "demo").iterdir()) == ["bm25.yaml"]
+    written = yaml.safe_load((expected / "demo" / "bm25.yaml").read_text())
+    assert {r["language"]: r["metrics"]["ndcg@10"] for r in written["results"]} == {"de": 0.4, "en": 0.6}
+
+
+def test_gate_prints_only_the_checks_that_are_not_ok(recorded: tuple[Path, Path]) -> None:
+    results, expected = recorded
+    rerun(results, "en", 0.6 + 0.0012)
+    outcome = gate_cli("--results-dir", str(results), "--expected", str(expected))
+    assert "demo/en" in outcome.output and "OKISH" in outcome.output
+    assert "demo/de" not in outcome.output
+    assert "gate passed: 2 checks: 1 OK, 1 OKISH" in outcome.output
+
+
+def test_gate_verbose_prints_every_check(recorded: tuple[Path, Path]) -> None:
+    results, expected = recorded
+    outcome = gate_cli("--results-dir", str(results), "--expected", str(expected), "-v")
+    assert "demo/de" in outcome.output and "demo/en" in outcome.output

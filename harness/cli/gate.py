@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -40,10 +41,10 @@ def _tolerance(check: Check) -> str:
     return f"+{check.tolerance:.0%}" if check.relative else f"±{check.tolerance:g}"
 
 
-def _tables(report: GateReport) -> list[Table]:
+def _tables(checks: Sequence[Check]) -> list[Table]:
     """One table per suite and model, status first and numbers never wrapped: fits a narrow CI log."""
     tables: dict[tuple[str, str], Table] = {}
-    for check in report.checks:
+    for check in checks:
         table = tables.get((check.suite, check.model))
         if table is None:
             table = Table(title=escape(f"{check.suite} · {check.model}"), title_justify="left", box=box.SIMPLE_HEAD)
@@ -63,6 +64,14 @@ def _tables(report: GateReport) -> list[Table]:
             _tolerance(check),
         )
     return list(tables.values())
+
+
+def _counts(report: GateReport) -> str:
+    """`132 checks: 130 OK, 1 OKISH, 1 FAIL`: the statuses that occur."""
+    from harness.results.gate import Status
+
+    counts = [f"{report.count(status)} {status.value}" for status in Status if report.count(status)]
+    return f"{len(report.checks)} checks" + (f": {', '.join(counts)}" if counts else "")
 
 
 def _summary_markdown(report: GateReport) -> str:
@@ -115,7 +124,8 @@ def gate_command(
         bool,
         typer.Option(
             "--efficiency",
-            help="Also gate latency p50/p95 and index size growth (meaningful on a stable machine only).",
+            help="Also gate latency p50/p95 and index size growth (meaningful on a stable machine only); with "
+            "--update, also record them (otherwise the expected ones are kept).",
         ),
     ] = False,
     allow_missing: Annotated[
@@ -123,7 +133,16 @@ def gate_command(
     ] = False,
     update_expected: Annotated[
         bool,
-        typer.Option("--update", help="Rewrite the expected scores from the current results (after review)."),
+        typer.Option(
+            "--update",
+            help="Rewrite the expected scores of --suite / -m (or --all) from the current results (after review).",
+        ),
+    ] = False,
+    update_all: Annotated[
+        bool, typer.Option("--all", help="With --update: rewrite the expectations of every result.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print every check, OK ones too (default: only the others).")
     ] = False,
     summary: Annotated[
         Path | None,
@@ -133,8 +152,12 @@ def gate_command(
     """Check results against expected scores: per value OK, OKISH (within 1.5x tolerance) or FAIL.
 
     Expected scores are data, one YAML per suite and model (`regressions/<suite>/<model>.yaml`), with
-    an absolute tolerance per metric. Exit status: 0 when nothing fails (OKISH passes, with a warning),
-    1 when a value is beyond 1.5x its tolerance or an expected result is missing, 2 on bad input.
+    an absolute tolerance per metric. Prints what is not OK and a count of each status (`--verbose`: every
+    check). Exit status: 0 when nothing fails (OKISH passes, with a warning), 1 when a value is beyond 1.5x
+    its tolerance or an expected result is missing, 2 on bad input.
+
+    `--update` rewrites only what `--suite` / `-m` name (or everything, with `--all`), records latency and
+    index size only with `--efficiency`, and refuses sampled results (`--max-queries`, `--corpus-sample`).
 
     Examples:
 
@@ -146,16 +169,22 @@ def gate_command(
         from harness.results import load
         from harness.results.gate import Status, gate, load_expectations, update
 
-        records = [stored.record for stored in load(results_dir)]
+        if update_all and not update_expected:
+            raise InputError("--all goes with --update (a check covers every expectation already)", key="--all")
+        if update_expected and not (suite or model or update_all):
+            raise InputError("say which expectations to rewrite: --suite NAME, -m MODEL or --all", key="--update")
+        stored = load(results_dir)
         if update_expected:
-            for path in update(records, expected, suite, model):
+            for path in update(stored, expected, suite, model, efficiency=efficiency):
                 console.print(f"wrote [bold]{escape(str(path))}[/]")
             return
         expectations = [e for _, e in load_expectations(expected, suite, model)]
         if not expectations:
             raise InputError("no expected scores match; record them with `harness gate --update`", path=expected)
+        records = [result.record for result in stored]
         report = gate(records, expectations, efficiency=efficiency, allow_missing=allow_missing)
-        for table in _tables(report):
+        shown = report.checks if verbose else [check for check in report.checks if check.status is not Status.OK]
+        for table in _tables(shown):
             log_console.print(table)
         for entry, record in report.changed_data:
             error_console.print(
@@ -170,9 +199,8 @@ def gate_command(
                 "record them with --update",
                 highlight=False,
             )
-        counts = ", ".join(f"{report.count(status)} {status.value}" for status in Status)
         verdict = "[bold green]passed[/]" if report.passed else "[bold red]FAILED[/]"
-        console.print(f"gate {verdict}: {counts}", highlight=False)
+        console.print(f"gate {verdict}: {_counts(report)}", highlight=False)
         if summary is not None:
             with summary.open("a", encoding="utf-8") as stream:
                 stream.write(_summary_markdown(report))

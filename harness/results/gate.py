@@ -19,7 +19,8 @@ Each value is OK within its tolerance, OKISH within 1.5 times it, FAIL beyond. E
 both directions, as in Pyserini's regressions: a score that moved up without a known reason is a change
 to review too. Efficiency (gated only when asked) fails on growth only. CI exits 0 when nothing
 FAILs (OKISH is printed as a warning, not a failure), 1 when anything FAILs or an expected result is
-missing. `update` rewrites the files from current results, keeping the tolerances.
+missing. `update` rewrites the files from current results, keeping the tolerances; it records latency and
+index size only when asked, and never a sampled result.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from harness.core.files import atomic_write_text
 from harness.core.yaml_files import load_yaml
 from harness.evaluation import canonical_metric
 from harness.record import ResultRecord
-from harness.results.library import latest, sweep_of
+from harness.results.library import StoredResult, latest, sweep_of
 
 DEFAULT_TOLERANCE = 0.001
 EFFICIENCY_QUANTITIES = ("latency_p50_ms", "latency_p95_ms", "index_size_bytes")
@@ -272,19 +273,51 @@ def gate(
     return report
 
 
+def _chosen(record: ResultRecord, suites: Sequence[str] | None, models: Sequence[str] | None) -> bool:
+    """Within the filters; a sampled result is chosen by its model's name too (`-m bm25` finds `bm25 [sampled]`)."""
+    names = {record.display_name, record.model.name} if record.sampled else {record.display_name}
+    return (not suites or record.suite in suites) and (not models or bool(names.intersection(models)))
+
+
+def _unsampled_key(record: ResultRecord) -> tuple[str, ...]:
+    return (record.suite, record.model.name, record.dataset, record.language, record.split)
+
+
+def _refuse_sampled(results: Sequence[StoredResult]) -> None:
+    """A sampled result's scores are not the dataset's: refused, unless a full-data result of the same model,
+    dataset, language and split stands beside it (that one is recorded, the sample ignored)."""
+    full = {_unsampled_key(stored.record) for stored in results if not stored.record.sampled}
+    files = [str(s.path) for s in results if s.record.sampled and _unsampled_key(s.record) not in full]
+    if files:
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        raise InputError(
+            f"sampled results cannot become expected scores ({shown}); rerun without --max-queries/--corpus-sample",
+            key="--update",
+        )
+
+
 def update(
-    records: Sequence[ResultRecord],
+    results: Sequence[StoredResult],
     root: Path,
     suites: Sequence[str] | None = None,
     models: Sequence[str] | None = None,
+    *,
+    efficiency: bool = False,
 ) -> list[Path]:
     """Rewrite `<root>/<suite>/<model>.yaml` from the current results, keeping each file's tolerances
-    and the expectations no current result replaces."""
+    and the expectations no current result replaces.
+
+    Latency and index size are measurements of one machine: they are recorded only with `efficiency`
+    (otherwise each expectation keeps the ones it had). Sampled results are refused before anything is
+    written."""
+    chosen = [stored for stored in results if _chosen(stored.record, suites, models)]
+    current = _index([stored.record for stored in chosen])
+    newest = {id(record) for record in current.values()}
+    _refuse_sampled([stored for stored in chosen if id(stored.record) in newest])
     grouped: dict[tuple[str, str], list[ResultRecord]] = defaultdict(list)
-    for (suite, model, *_), record in sorted(_index(records).items()):
-        if (suites and suite not in suites) or (models and model not in models):
-            continue
-        grouped[(suite, model)].append(record)
+    for (suite, model, *_), record in sorted(current.items()):
+        if not record.sampled:
+            grouped[(suite, model)].append(record)
     if not grouped:
         raise InputError("no results match; nothing to record", key="--suite" if suites else None)
     written = []
@@ -293,13 +326,18 @@ def update(
         previous = read_expectations(path) if path.is_file() else Expectations(suite=suite, model=model)
         entries = {entry.key: entry for entry in previous.results}
         for record in group:
-            entries[(record.dataset, record.language, record.split)] = ExpectedResult(
+            key = (record.dataset, record.language, record.split)
+            if efficiency:
+                measured = {name: round(value, 4) for name, value in _efficiency_values(record).items()}
+            else:
+                measured = entries[key].efficiency if key in entries else {}
+            entries[key] = ExpectedResult(
                 dataset=record.dataset,
                 language=record.language,
                 split=record.split,
                 checksum=record.dataset_identity.get("checksum"),
                 metrics={name: round(value, 6) for name, value in record.metrics.items()},
-                efficiency={name: round(value, 4) for name, value in _efficiency_values(record).items()},
+                efficiency=measured,
             )
         metrics = dict.fromkeys(name for entry in entries.values() for name in entry.metrics)
         document = {
@@ -307,7 +345,7 @@ def update(
             "model": model,
             "tolerance": {name: previous.metric_tolerance(name) for name in metrics},
             "efficiency_tolerance": {name: previous.efficiency_tolerance_of(name) for name in EFFICIENCY_QUANTITIES},
-            "results": [entries[key].model_dump(exclude_none=True) for key in sorted(entries)],
+            "results": [entries[key].model_dump(exclude_defaults=True) for key in sorted(entries)],
         }
         text = HEADER.format(suite=" ".join(suite.split()), model=" ".join(model.split())) + yaml.safe_dump(
             document, sort_keys=False, allow_unicode=True
