@@ -45,6 +45,45 @@ def test_list_shows_each_entry_with_its_shards(store: Path) -> None:
     assert any("query" in row and "1/1" in row for row in rows)
 
 
+def tiny_card(folder: Path) -> Path:
+    card = folder / "tiny.yaml"
+    card.write_text(
+        yaml.safe_dump({"name": "tiny", "adapter": "dense", "parameters": {"path": str(write_tiny_bert(folder / "m"))}})
+    )
+    return card
+
+
+def test_list_shows_each_entrys_key_card_digest_dtype_and_max_lengths(tmp_path: Path) -> None:
+    card = load_card_file(tiny_card(tmp_path))
+    store = EmbeddingStore(tmp_path / "cache" / "embeddings", shard_size=2)
+    store.encode(load_encoder(card, EncodeSettings(max_query_length=8)), ["cats", "dogs"], "en", "document")
+    [entry] = (tmp_path / "cache" / "embeddings").glob("*/*/entry.json")
+    model_key, texts_key = entry.parent.parent.name.rpartition("-")[2], entry.parent.name.split(".")[2]
+    outcome = cache("list", "--cache-dir", str(tmp_path / "cache"))
+    [row] = [line.split("│")[1:-1] for line in outcome.output.splitlines() if "tiny" in line]
+    identity = json.loads(entry.read_text())["identity"]
+    cells = [cell.strip() for cell in row][:6]
+    assert cells == [
+        "tiny",
+        f"{model_key[:8]}/{texts_key[:8]}",
+        card.sha256.removeprefix("sha256:")[:8],
+        "float32",
+        f"8/{identity['output']['max_document_length']}",
+        "document",
+    ]
+
+
+def test_list_names_what_sets_apart_the_entries_of_a_card_stored_under_several_keys(tmp_path: Path) -> None:
+    card = load_card_file(tiny_card(tmp_path))
+    store = EmbeddingStore(tmp_path / "cache" / "embeddings", shard_size=2)
+    for length in (8, 16):
+        store.encode(load_encoder(card, EncodeSettings(max_document_length=length)), ["cats"], "en", "document")
+    outcome = cache("list", "--cache-dir", str(tmp_path / "cache"))
+    rows = [line for line in outcome.output.splitlines() if line.startswith("│ tiny")]
+    assert len({row.split("│")[2] for row in rows}) == 2  # two keys
+    assert "tiny is stored under 2 keys, which differ in output.max_document_length" in outcome.output
+
+
 def test_size_totals_the_entries(store: Path) -> None:
     outcome = cache("size", "--cache-dir", str(store))
     assert outcome.exit_code == 0, outcome.output

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from harness.cli.common import console, log_console, reported_errors
 from harness.core.errors import InputError
+
+if TYPE_CHECKING:
+    from harness.store.cache import StoreEntry
 
 app = typer.Typer(
     help="The embedding store: encodings kept between runs (default ~/.cache/harness/embeddings).",
@@ -31,24 +34,48 @@ def _root(cache_dir: Path | None) -> Path:
     return cache_dir.expanduser() / "embeddings" if cache_dir else default_store_dir()
 
 
+def _dtype(entry: StoreEntry) -> str:
+    """The dtype the model computed in, and the stored one where it differs."""
+    computed = entry.output.get("dtype")
+    if not computed or computed == entry.dtype:
+        return entry.dtype
+    return f"{computed}, stored {entry.dtype}"
+
+
+def _lengths(entry: StoreEntry) -> str:
+    """Max query / document length in tokens, `–` where the model has none (BM25)."""
+    query, document = entry.output.get("max_query_length"), entry.output.get("max_document_length")
+    if query is None and document is None:
+        return "–"
+    return f"{query or '–'}/{document or '–'}"
+
+
 @app.command("list")
 def list_command(cache_dir: CacheDir = None) -> None:
-    """Each stored encoding: model, role, language, texts, shards (committed / expected), size, last written."""
+    """Each stored encoding: model, store key (model identity / texts digests), card SHA-256, dtype, max
+    query/document length, role, language, texts, shards (committed / expected), size, last written. Below,
+    for a card stored under several keys, the identity fields that differ between them."""
     with reported_errors():
+        from rich.table import Table
+
         from harness.reporting.render import human_bytes
-        from harness.store.cache import list_entries
+        from harness.store.cache import identity_differences, list_entries
 
         root = _root(cache_dir)
         entries = list_entries(root)
-        from rich.table import Table
-
         table = Table(title=f"Embedding store {escape(str(root))}")
-        for column in ("model", "role", "language", "texts", "shards", "size", "written"):
+        columns = ("model", "key", "card", "dtype", "max len q/d", "role", "language", "texts", "shards", "size")
+        for column in (*columns, "written"):
             table.add_column(column, justify="right" if column in {"texts", "shards", "size"} else "left")
         for entry in entries:
             written = datetime.fromtimestamp(entry.modified, timezone.utc).strftime("%Y-%m-%d %H:%M")
+            readable = entry.unreadable is None
             table.add_row(
                 escape(entry.model),
+                escape(f"{entry.model_key[:8]}/{entry.texts_key[:8]}"),
+                escape(entry.card_digest[:8]) if readable else "–",
+                escape(_dtype(entry)) if readable else "–",
+                escape(_lengths(entry)) if readable else "–",
                 entry.role,
                 escape(entry.language),
                 f"{entry.texts:,}",
@@ -59,6 +86,10 @@ def list_command(cache_dir: CacheDir = None) -> None:
         log_console.print(table)
         if not entries:
             console.print("the store is empty")
+        for card, fields in identity_differences(entries).items():
+            keys = {entry.model_key for entry in entries if entry.model == card and entry.unreadable is None}
+            line = f"{card} is stored under {len(keys)} keys, which differ in {', '.join(fields)}"
+            console.print(escape(line), highlight=False, soft_wrap=True)
         for entry in entries:
             if entry.unreadable is not None:
                 line = f"{entry.path}/entry.json is unreadable ({entry.unreadable}): `prune --all` removes it"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +47,34 @@ class StoreEntry:
     family: str = "dense"
     dtype: StoredDtype = "float32"
     unreadable: str | None = None
+    identity: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # entry.json's
 
     @property
     def complete(self) -> bool:
         return self.unreadable is None and self.shards == self.expected_shards
+
+    @property
+    def model_key(self) -> str:
+        """The digest of the model's identity that names the model folder (`<card>-<digest>`): entries of one
+        card with different keys were encoded with something different (weights, lengths, dtype...)."""
+        return self.path.parent.name.rpartition("-")[2]
+
+    @property
+    def texts_key(self) -> str:
+        """The digest of the texts, in order, from the entry folder's name (`<role>.<language>.<digest>...`)."""
+        parts = self.path.name.split(".")
+        return parts[2] if len(parts) > 2 else "?"
+
+    @property
+    def card_digest(self) -> str:
+        """The card's SHA-256, as `entry.json` records it."""
+        return str(self.identity.get("card_sha256", "?")).removeprefix("sha256:")
+
+    @property
+    def output(self) -> Mapping[str, Any]:
+        """What the encoder's vectors depend on besides the texts (`Encoder.output_identity`)."""
+        output = self.identity.get("output")
+        return output if isinstance(output, dict) else {}
 
     def rows(self, number: int) -> int:
         """The texts of shard `number`."""
@@ -101,6 +126,7 @@ def _entry(folder: Path) -> StoreEntry:
         modified=modified,
         family=data["family"],
         dtype=data["identity"]["stored_dtype"],
+        identity=data["identity"],
     )
 
 
@@ -108,6 +134,29 @@ def list_entries(root: Path) -> list[StoreEntry]:
     """Every entry under `root` (each folder `<model>/<entry>`), by model then role and language; an entry
     whose `entry.json` is missing or unreadable is listed too, marked `unreadable`."""
     return [_entry(folder) for folder in sorted(root.glob("*/*")) if folder.is_dir()]
+
+
+def _leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for name, item in value.items():
+            yield from _leaves(item, f"{prefix}.{name}" if prefix else str(name))
+    else:
+        yield prefix, value
+
+
+def identity_differences(entries: Sequence[StoreEntry]) -> dict[str, list[str]]:
+    """Per card with entries under several model keys: the identity fields (dotted, e.g. `output.weights.path`)
+    whose values differ between them, which is what sets its look-alike entries apart."""
+    identities: dict[str, dict[str, dict[str, Any]]] = {}
+    for entry in entries:
+        if entry.unreadable is None:
+            identities.setdefault(entry.model, {})[entry.model_key] = dict(_leaves(entry.identity))
+    differences = {}
+    for card, by_key in sorted(identities.items()):
+        if len(by_key) > 1:
+            names = sorted({name for leaves in by_key.values() for name in leaves})
+            differences[card] = [n for n in names if len({repr(leaves.get(n)) for leaves in by_key.values()}) > 1]
+    return differences
 
 
 def select(
