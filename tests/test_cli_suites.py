@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -147,6 +148,36 @@ def test_list_suites_prints_one_row_per_suite(tmp_path: Path) -> None:
     assert [line.split()[0] for line in lines[1:]] == sorted(suite_paths())
     beir = next(line for line in lines if line.startswith("beir "))
     assert beir.split()[1] == "26" and "3,633 to 8,841,823 documents per dataset" in beir
+
+
+def test_list_suites_gives_every_bundled_suite_a_size() -> None:
+    lines = runner.invoke(app, ["list", "suites"]).output.splitlines()
+    sizes = {line.split()[0]: re.split(r"\s{2,}", line)[5] for line in lines[1:]}
+    assert all(sizes.values()), sizes
+    assert sizes["mkqa"] == "2,681,468 documents per dataset (mkqa-mteb: unknown)"
+    assert sizes["xquad"].startswith("240 paragraphs per language")
+    assert sizes["demo"].startswith("45 passages per language")
+    assert sizes["mrtydi"].startswith("136,689 (sw) to 32.9M (en) passages")  # the dataset it runs by default
+
+
+def test_a_size_the_suite_does_not_state_is_unknown(tmp_path: Path) -> None:
+    toy_suite(tmp_path)
+    listed = runner.invoke(app, ["list", "suites", "--suites-dir", str(tmp_path)])
+    assert next(line for line in listed.output.splitlines() if line.startswith("toy ")).endswith(" unknown")
+    datasets = runner.invoke(app, ["list", "suites", "toy", "--suites-dir", str(tmp_path), "--no-cache"])
+    assert " unknown " in next(line for line in datasets.output.splitlines() if line.startswith("toy "))
+
+
+def test_a_dataset_with_only_a_document_count_lists_the_count(tmp_path: Path) -> None:
+    toy_suite(tmp_path, documents=1234)
+    outcome = runner.invoke(app, ["list", "suites", "toy", "--suites-dir", str(tmp_path), "--no-cache"])
+    assert " 1,234 documents " in next(line for line in outcome.output.splitlines() if line.startswith("toy "))
+
+
+def test_an_unknown_suite_name_is_blamed_on_the_name_argument() -> None:
+    outcome = runner.invoke(app, ["list", "suites", "nope"])
+    assert outcome.exit_code == 2
+    assert "[NAME]: unknown suite 'nope'" in outcome.output and "--suite" not in outcome.output
 
 
 def test_list_suites_without_a_terminal_never_breaks_a_name_across_lines() -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from harness.cli.arguments import argument
 from harness.cli.common import console, reported_errors
 from harness.core.errors import InputError
 
@@ -63,14 +64,27 @@ def _languages(suite: Suite) -> str:
     return f"{len(labels)}: {shown}"
 
 
+def _dataset_size(dataset: DatasetSpec) -> str:
+    """What the suite file says of a dataset's size: its text, else its document count, else `unknown`."""
+    if dataset.size:
+        return dataset.size
+    return f"{dataset.documents:,} documents" if dataset.documents is not None else "unknown"
+
+
 def _size(suite: Suite) -> str:
-    """One dataset's own size text, else the range of the stated document counts (datasets may share a corpus)."""
-    if len(suite.spec.datasets) == 1:
-        return suite.spec.datasets[0].size
-    counts = [d.documents for d in suite.spec.datasets if d.documents is not None]
+    """The size of what the suite runs by default: one dataset's own size, else the range of the stated
+    document counts (naming the datasets without one), else a pointer to the per-dataset listing."""
+    datasets = [d for d in suite.spec.datasets if d.default] or suite.spec.datasets
+    if len(datasets) == 1:
+        return _dataset_size(datasets[0])
+    counts = [d.documents for d in datasets if d.documents is not None]
     if not counts:
-        return ""
-    return f"{min(counts):,} to {max(counts):,} documents per dataset"
+        stated = any(d.size for d in datasets)
+        return f"per dataset: `harness list suites {suite.name}`" if stated else "unknown"
+    low, high = min(counts), max(counts)
+    text = (f"{low:,}" if low == high else f"{low:,} to {high:,}") + " documents per dataset"
+    unknown = [d.name for d in datasets if d.documents is None]
+    return text + (f" ({', '.join(unknown)}: unknown)" if unknown else "")
 
 
 def _suite_row(suite: Suite) -> list[str]:
@@ -106,7 +120,8 @@ def list_suites(
                 "Suites (`harness list suites NAME` for a suite's datasets)", columns, [_suite_row(s) for s in suites]
             )
             return
-        suite = load_suite(name, suites_dir or [])
+        with argument("NAME", "--suite"):
+            suite = load_suite(name, suites_dir or [])
         rows = []
         for dataset in suite.spec.datasets:
             rows.append(
@@ -115,7 +130,7 @@ def list_suites(
                     ", ".join(pair.label for pair in dataset.pairs()),
                     dataset.split or suite.spec.split,
                     ", ".join(dataset.metrics or suite.spec.metrics),
-                    dataset.size,
+                    _dataset_size(dataset),
                     cached_languages(suite, dataset) if cache else "–",
                 ]
             )
