@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from harness.cli.arguments import argument
 from harness.cli.common import reported_errors
 
 
@@ -34,7 +35,8 @@ def card_command(
         from harness.cli.options import say_note
         from harness.models.checkpoints import choose_model
 
-        chosen = choose_model(model, cards_dir or [])
+        with argument("MODEL", "--model"):
+            chosen = choose_model(model, cards_dir or [])
         for note in chosen.notes:
             say_note(note)
         if chosen.text is not None:
