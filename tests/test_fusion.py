@@ -132,7 +132,7 @@ def test_fusing_on_other_data_than_the_components_is_refused(demo_results: Path)
         "--suite", "demo", "-m", "bm25", "-m", "all-minilm-l6-v2", "--languages", "en", "--max-queries", "3",
         "--results-dir", str(demo_results),
     )  # fmt: skip
-    assert outcome.exit_code == 2 and "was run on other data" in outcome.output
+    assert outcome.exit_code == 2 and "were computed on other data than this fuse reads" in outcome.output
 
 
 @pytest.fixture

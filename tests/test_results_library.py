@@ -84,7 +84,7 @@ def test_a_missing_run_file_is_an_input_error(stored: Path, tmp_path: Path) -> N
 def test_export_mteb_uses_mteb_task_names_subsets_and_score_keys(stored: Path, tmp_path: Path) -> None:
     tasks = {"scifact": MtebTask("SciFact", "d56462d0e63a25450459c4f213e49ffdb866f7f9", {"default": ["eng-Latn"]})}
     written = results.export_mteb(results.load(stored), tmp_path / "mteb", MtebRegistry(tasks, {}))
-    scifact = tmp_path / "mteb" / "minilm" / "no_revision_available" / "SciFact.json"
+    scifact = tmp_path / "mteb" / "minilm" / "card-card" / "SciFact.json"
     assert scifact in written
     document = json.loads(scifact.read_text())
     assert document["task_name"] == "SciFact"
@@ -95,15 +95,15 @@ def test_export_mteb_uses_mteb_task_names_subsets_and_score_keys(stored: Path, t
     assert entry["recall_at_100"] == pytest.approx(0.5)
     assert document["kg_co2_emissions"] == pytest.approx(1e-6)
     meta = json.loads((scifact.parent / "model_meta.json").read_text())
-    assert (meta["name"], meta["revision"]) == ("minilm", "no_revision_available")
+    assert (meta["name"], meta["revision"]) == ("minilm", "card-card")
 
 
 def test_a_dataset_mteb_does_not_know_keeps_its_name_and_language_pair(stored: Path, tmp_path: Path) -> None:
     results.export_mteb(results.load(stored), tmp_path / "mteb", MtebRegistry({}, {"deu": "Latn"}))
-    document = json.loads((tmp_path / "mteb" / "bm25" / "no_revision_available" / "xquad.json").read_text())
+    document = json.loads((tmp_path / "mteb" / "bm25" / "card-card" / "xquad.json").read_text())
     [entry] = document["scores"]["test"]
     assert entry["hf_subset"] == "de-en"
-    assert entry["languages"] == ["deu-Latn", "eng-Zzzz"]
+    assert entry["languages"] == ["deu-Latn", "eng-Latn"]
 
 
 def test_mteb_metric_names() -> None:

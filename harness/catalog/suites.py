@@ -352,9 +352,19 @@ def find_suites(names: Iterable[str], suites_dirs: Sequence[Path] = ()) -> dict[
     return {name: load_suite_file(known[name]) for name in sorted(set(names)) if name in known}
 
 
-def local_suite(data_dir: Path, language: str, metrics: Sequence[str] = ("ndcg@10", "recall@100", "mrr@10")) -> Suite:
+LOCAL_SUITE = "local"
+"""The suite of a `--data` folder's results."""
+
+
+def local_suite(
+    data_dir: Path,
+    language: str,
+    metrics: Sequence[str] = ("ndcg@10", "recall@100", "mrr@10"),
+    name: str | None = None,
+) -> Suite:
     """A one-dataset suite over a BEIR-layout folder given with `--data`: the folder is the suite's base,
-    read as `path: .`, so a path holding `{`, `{lang}` or a space is a path, not a template."""
+    read as `path: .`, so a path holding `{`, `{lang}` or a space is a path, not a template. The dataset is
+    `name` (`--name`), else named after the folder."""
     if not data_dir.is_dir():
         raise InputError("dataset folder not found", path=data_dir, key="--data")
     qrels_dir = data_dir / "qrels"
@@ -362,14 +372,18 @@ def local_suite(data_dir: Path, language: str, metrics: Sequence[str] = ("ndcg@1
     if not splits:
         raise InputError("no qrels/<split>.tsv in the BEIR folder", path=data_dir, key="--data")
     split = "test" if "test" in splits else splits[0]
+    if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", name):
+        raise InputError(
+            f"{name!r} is not a dataset name (letters, digits and ._+-, from a letter or digit)", key="--name"
+        )
     data = {
-        "name": "local",
+        "name": LOCAL_SUITE,
         "split": split,
         "metrics": list(metrics),
         "primary_metric": metrics[0],
         "datasets": [
             {
-                "name": _dataset_name(data_dir.resolve()),
+                "name": name or _dataset_name(data_dir.resolve()),
                 "source": {"kind": "beir", "path": "."},
                 "languages": [language],
             }

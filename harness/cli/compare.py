@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.common import console, error_console, log_console, reported_errors
+from harness.core.errors import InputError
 
 if TYPE_CHECKING:
     from harness.results.compare import Comparison
@@ -62,7 +63,11 @@ def _table(comparison: Comparison, metric: str) -> Table:
 
 def compare_command(
     models: Annotated[
-        list[str], typer.Argument(help="Model names as recorded in the results: the baseline first, then the others.")
+        list[str],
+        typer.Argument(
+            help="Models as recorded in the results, the baseline first: a result's label (`bm25 [50 queries]`) or a "
+            "model's name when its results have one label."
+        ),
     ],
     suite: Annotated[
         list[str] | None,
@@ -71,6 +76,10 @@ def compare_command(
     results_dir: Annotated[Path, typer.Option(help="Folder of result JSON files (searched recursively).")] = Path(
         "results"
     ),
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Only the results of this `harness run --data` folder.")
+    ] = None,
+    language: Annotated[str | None, typer.Option("--language", help="With --data: its language (default en).")] = None,
     metric: Annotated[
         list[str] | None,
         typer.Option("--metric", help="Metric to test; repeat for several. Default: the suites' primary metric."),
@@ -99,14 +108,21 @@ def compare_command(
     Examples:
 
     * `harness compare bm25 all-minilm-l6-v2 --suite xquad`
+    * `harness compare bm25 all-minilm-l6-v2 --data ../shared/data/beir-scifact --language en`
     * `harness compare bm25 all-minilm-l6-v2 multilingual-e5-small --suite beir --suite xquad --metric recall@100`
     """
     with reported_errors():
         from harness.reporting.render import COMPARISON_FORMATS, render_comparison
         from harness.results import load
         from harness.results.compare import compare
+        from harness.run.local_data import results_of_data
 
-        records = [stored.record for stored in load(results_dir)]
+        stored = load(results_dir)
+        if data is not None:
+            stored = results_of_data(stored, data, language, results_dir)
+        elif language is not None:
+            raise InputError("--language describes a --data folder", key="--language")
+        records = [result.record for result in stored]
         tests = [t.value for t in test] if test else ["student", "fisher"]
         comparison = compare(
             records,

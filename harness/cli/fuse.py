@@ -46,7 +46,17 @@ def fuse_command(
         list[str],
         typer.Option("--model", "-m", help="A model whose recorded results to fuse; repeat for each (at least two)."),
     ],
-    suite: Annotated[str, typer.Option("--suite", "-s", help="The suite the models were run on.")],
+    suite: Annotated[
+        str | None,
+        typer.Option("--suite", "-s", help="The suite the models were run on. Default: the bundled `demo` suite."),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="The local BEIR folder the models were run on with `harness run --data`."),
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help="With --data: its language, as given to `harness run`.")
+    ] = None,
     method: Annotated[Method, typer.Option(help="ranx fusion method (combsum is ranx `sum`, combmnz `mnz`).")] = (
         Method.rrf
     ),
@@ -92,8 +102,10 @@ def fuse_command(
 ) -> None:
     """Fuse the recorded runs of several models with ranx, and record the fused run like a model's result.
 
-    The qrels come from the suite (give the same --local, --max-queries, --corpus-sample and --seed as the
-    run; the data's checksum must match the components'). The fused result has metrics under harness's
+    The qrels come from the suite or --data folder (give the same --local, --max-queries, --corpus-sample and
+    --seed as the run; the components are the results computed on exactly that data). A model is named by its
+    result's label (`bm25 [index seismic]`) or by its name when it has one label there (`bm25` for a quick
+    run's `bm25 [50 queries]`). The fused result has metrics under harness's
     trec_eval protocol, per-query scores, its TREC run, its components and their summed cost, so it
     appears in `harness report` and `harness compare` like any model.
 
@@ -102,6 +114,7 @@ def fuse_command(
     * `harness fuse --suite demo -m bm25 -m all-minilm-l6-v2 --method rrf`
     * `harness fuse --suite xquad --local xquad=../shared/data/xquad -m bm25 -m all-minilm-l6-v2 --method wsum
       --weights 0.3,0.7`
+    * `harness fuse --data ../shared/data/beir-scifact --language en -m bm25 -m all-minilm-l6-v2`
     * `harness fuse --suite beir --datasets scifact -m bm25 -m all-minilm-l6-v2 --method wsum --optimize
       --tune-split train` (the models run on train too)
     """
@@ -122,6 +135,8 @@ def fuse_command(
             raise InputError("give --weights or --optimize, not both", key="--weights")
         request = RunRequest(
             suite=suite,
+            data=data,
+            language=language,
             languages=comma_list(languages),
             datasets=comma_list(datasets),
             local=parse_local(local),
@@ -145,7 +160,7 @@ def fuse_command(
                 for component in info.components
             ]
             table.add_row(
-                escape(record.model.name),
+                escape(record.display_name),
                 escape(record.dataset),
                 escape(record.language),
                 escape(record.primary_metric),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+import langcodes
 import pycountry
 
 # Multilingual code that means "mixed or unspecified": accepted for collections that mix languages.
@@ -42,3 +43,14 @@ def is_known_language(code: str) -> bool:
 def language_name(code: str) -> str:
     language = lookup_language(code)
     return language.name if language else code
+
+
+@cache
+def language_with_script(code: str) -> str:
+    """`de` -> `deu-Latn`, `zh` -> `zho-Hans`, `sr` -> `srp-Cyrl`: the ISO 639-3 code and the ISO 15924 script the
+    language is usually written in (CLDR's likely subtags), as MTEB names languages. `mul` (mixed) is `mul-Zyyy`,
+    ISO 15924's code for text in several scripts."""
+    if code.strip().lower() == MULTILINGUAL:
+        return f"{MULTILINGUAL}-Zyyy"
+    language = langcodes.Language.get(code)
+    return f"{language.to_alpha3()}-{language.maximize().script or 'Zyyy'}"

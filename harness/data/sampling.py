@@ -26,6 +26,19 @@ class Sampling:
         return self.max_queries is not None or self.corpus_size is not None
 
 
+def sample_label(max_queries: int | None, corpus_size: int | None, seed: int = 0) -> str:
+    """What a sample is, as result labels say it (`50 queries`, `50 queries, 1,000 docs, seed 3`): two
+    different samples never share a label, so neither hides the other in a report."""
+    parts = []
+    if max_queries is not None:
+        parts.append(f"{max_queries:,} queries")
+    if corpus_size is not None:
+        parts.append(f"{corpus_size:,} docs")
+    if seed:
+        parts.append(f"seed {seed}")
+    return ", ".join(parts)
+
+
 def _pick(rng: np.random.Generator, population: int, wanted: int) -> np.ndarray:
     """`wanted` distinct rows of `population`, in their original order."""
     return np.sort(rng.choice(population, size=wanted, replace=False))

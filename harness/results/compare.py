@@ -31,7 +31,7 @@ import numpy as np
 from harness.core.errors import InputError
 from harness.evaluation import canonical_metric
 from harness.record import ResultRecord
-from harness.results.library import latest, sweep_of
+from harness.results.library import latest, resolve_labels, sweep_of
 
 TESTS = {"student": "paired t-test", "fisher": "Fisher's randomization test"}
 
@@ -230,7 +230,8 @@ def compare(
     permutations: int = 10_000,
     seed: int = 42,
 ) -> Comparison:
-    """Every model in `models[1:]` against `models[0]` on each unit all of them were run on."""
+    """Every model in `models[1:]` against `models[0]` on each unit all of them were run on. A model is named by
+    a result label or by its bare name when that has one label (`resolve_labels`)."""
     if len(models) < 2 or len(set(models)) != len(models):
         raise InputError("name at least two different models: the baseline first, then the models to compare")
     for name in tests:
@@ -241,6 +242,9 @@ def compare(
     if not 0 < alpha < 1:
         raise InputError(f"alpha must be between 0 and 1, not {alpha}", key="--alpha")
     by_unit = _records_by_unit(records, suites)
+    models = resolve_labels([record for runs in by_unit.values() for record in runs.values()], models, "models")
+    if len(set(models)) != len(models):
+        raise InputError(f"two of the names mean the same result ({', '.join(models)})", key="models")
     found_models = {name for runs in by_unit.values() for name in runs}
     missing = [m for m in models if m not in found_models]
     if missing:

@@ -15,21 +15,22 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pycountry
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.core.errors import InputError
-from harness.core.files import atomic_write_text
-from harness.core.languages import lookup_language
+from harness.core.files import atomic_write_text, safe_name
+from harness.core.languages import language_with_script
 from harness.data.formats import gzip_errors
 from harness.evaluation.metrics import parse_metric
 from harness.record import ResultRecord, iter_result_files, read_result
+from harness.record.result import run_tag
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -144,6 +145,35 @@ def latest(results: Sequence[ResultRecord]) -> list[ResultRecord]:
     return list(newest.values())
 
 
+def resolve_labels(records: Iterable[ResultRecord], names: Sequence[str], key: str = "--model") -> list[str]:
+    """The result label each of `names` means among `records`. A label some result has (`bm25`,
+    `bm25 [50 queries]`) means itself; a model's bare name means its one label (`bm25` when only
+    `bm25 [50 queries]` was run); a bare name with several labels is refused, naming them. A name no result
+    has is returned as it is, for the caller to say what is missing where."""
+    labels: set[str] = set()
+    by_model: dict[str, set[str]] = defaultdict(set)
+    for record in records:
+        labels.add(record.display_name)
+        by_model[record.model.name].add(record.display_name)
+    resolved = []
+    for name in names:
+        candidates = sorted(by_model.get(name, ()))
+        if name in labels or not candidates:
+            resolved.append(name)
+        elif len(candidates) == 1:
+            resolved.append(candidates[0])
+        else:
+            choices = ", ".join(repr(label) for label in candidates)
+            raise InputError(f"{name!r} has results under several labels: {choices}; name the one you mean", key=key)
+    return resolved
+
+
+def matches_model(record: ResultRecord, names: Collection[str]) -> bool:
+    """Whether `-m` filters (`harness export`, `harness gate`) select the result: by its model's name (every
+    label of the model) or by its exact label (`bm25 [50 queries]`)."""
+    return record.model.name in names or record.display_name in names
+
+
 @dataclass(frozen=True)
 class StoredResult:
     """A result and the file it was read from (its TREC run lies beside it)."""
@@ -217,12 +247,14 @@ def _result_columns(record: ResultRecord) -> dict[str, Any]:
         "query_language": record.query_language,
         "document_language": record.document_language,
         "model": record.model.name,
+        "label": record.display_name,
         "family": record.model.family,
         "adapter": record.model.adapter,
         **_fact_columns(record),
         "num_queries": record.dataset_identity.get("num_queries"),
         "num_documents": record.dataset_identity.get("num_documents"),
         "sampled": record.sampled,
+        "sample": record.sample or None,
         "dataset_checksum": record.dataset_identity.get("checksum"),
         "k": record.k,
         "index_size_bytes": efficiency.index_size_bytes,
@@ -254,6 +286,7 @@ FRAME_COLUMNS = [
     "query_language",
     "document_language",
     "model",
+    "label",
     "family",
     "adapter",
     *FACT_COLUMNS,
@@ -265,6 +298,7 @@ FRAME_COLUMNS = [
     "num_queries",
     "num_documents",
     "sampled",
+    "sample",
     "dataset_checksum",
     "k",
     "index_size_bytes",
@@ -289,8 +323,9 @@ FRAME_COLUMNS = [
 
 
 def to_frame(results: Iterable[ResultRecord | StoredResult]) -> pd.DataFrame:
-    """One row per (model, dataset, language, metric): the value, the paper's value where one is known,
-    and the result's cost and provenance repeated on each of its rows so any row stands alone."""
+    """One row per (result, metric): the value, the paper's value where one is known (never for a sampled
+    result), and the result's cost and provenance repeated on each of its rows so any row stands alone.
+    `model` is the model's name, `label` the result's (`bm25 [50 queries]`), `sample` what was drawn."""
     import pandas as pd
 
     from harness.results.reference_book import ReferenceBook
@@ -324,26 +359,46 @@ def per_query_frame(results: Iterable[ResultRecord | StoredResult]) -> pd.DataFr
     import pandas as pd
 
     rows = [
-        (record.suite, record.dataset, record.split, record.language, record.model.name, metric, query_id, value)
+        (
+            record.suite,
+            record.dataset,
+            record.split,
+            record.language,
+            record.model.name,
+            record.display_name,
+            metric,
+            query_id,
+            value,
+        )
         for record in _records(results)
         for metric, scores in record.per_query.items()
         for query_id, value in scores.items()
     ]
-    return pd.DataFrame(rows, columns=["suite", "dataset", "split", "language", "model", "metric", "query_id", "value"])
+    columns = ["suite", "dataset", "split", "language", "model", "label", "metric", "query_id", "value"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def export_trec(results: Sequence[StoredResult], out_dir: Path | str, tag: str | None = None) -> list[Path]:
-    """Each result's run as a plain TREC file, `<out>/<suite>/<model>/<dataset>.<language>.<split>.trec`.
+    """Each result's run as a plain TREC file, `<out>/<suite>/<label>/<dataset>.<language>.<split>.trec` (a sweep
+    point adds its setting before `.trec`); the newest result of each label, so no file is written twice.
 
-    `tag` replaces the run name in the last column (trec_eval and ranx read it as the system name).
+    The last column is `tag`, else the result's label (`bm25_[50_queries]`), made one token (`run_tag`):
+    trec_eval and ranx read it as the system name, and a label with spaces would add columns.
     """
     written = []
+    newest = {id(record) for record in latest([result.record for result in results])}
     for result in results:
-        stem = result.path.name.removesuffix(".json")
-        target = Path(out_dir) / result.path.parent.parent.name / result.path.parent.name / f"{stem}.trec"
-        lines = result.run_lines()
-        if tag is not None:
-            lines = (line.rsplit(" ", 1)[0] + f" {tag}\n" for line in lines)
+        record = result.record
+        if id(record) not in newest:
+            continue
+        sweep = sweep_of(record)
+        parts = [record.dataset, record.language, record.split]
+        if sweep is not None:
+            parts.append(f"{sweep.group}-{sweep.pruning.documents}-{sweep.pruning.queries}")
+        name = ".".join(safe_name(part) for part in parts) + ".trec"
+        target = Path(out_dir) / safe_name(record.suite) / safe_name(record.display_name) / name
+        column = run_tag(tag if tag is not None else record.display_name)
+        lines = (line.rsplit(" ", 1)[0] + f" {column}\n" for line in result.run_lines())
         atomic_write_text(target, "".join(lines))
         written.append(target)
     return written
@@ -395,20 +450,35 @@ class MtebRegistry:
         return self.tasks.get(dataset.lower()) or self.tasks.get(f"{dataset.lower()}retrieval")
 
     def language(self, code: str) -> str:
-        """`de` -> `deu-Latn`; the script is `Zzzz` (ISO 15924 "uncoded") when the table lacks it."""
-        language = lookup_language(code)
-        alpha_3 = code
-        if language is not None and len(language.code) == 2:
-            alpha_3 = pycountry.languages.get(alpha_2=language.code).alpha_3
-        return f"{alpha_3}-{self.scripts.get(alpha_3, 'Zzzz')}"
+        """`de` -> `deu-Latn`, `zh` -> `zho-Hans`: MTEB's default script for the language, else CLDR's."""
+        spelled = language_with_script(code)
+        alpha_3 = spelled.partition("-")[0]
+        return f"{alpha_3}-{self.scripts[alpha_3]}" if alpha_3 in self.scripts else spelled
+
+
+_SNAPSHOT = re.compile(r"[/\\]snapshots[/\\]([0-9a-f]{40})(?:[/\\]|$)")
+
+
+def model_revision(record: ResultRecord) -> str:
+    """The revision of the weights a result ran: the card's pinned one, else the Hugging Face snapshot the weights
+    were read from (its commit), else the checksum of a checkpoint folder's files, else the card's own digest
+    (`card-<sha256>`), which changes whenever what ran could."""
+    parameters = record.model.card.get("parameters", {}) or {}
+    weights = record.model.details.get("weights", {}) or {}
+    if parameters.get("revision") or weights.get("revision"):
+        return str(parameters.get("revision") or weights.get("revision"))
+    snapshot = _SNAPSHOT.search(str(weights.get("path", "")))
+    if snapshot:
+        return snapshot.group(1)
+    if parameters.get("checksum"):
+        return str(parameters["checksum"]).removeprefix("sha256:")[:40]
+    return "card-" + record.model.card_sha256.removeprefix("sha256:")[:12]
 
 
 def _mteb_model(record: ResultRecord) -> tuple[str, str]:
     """The model's hub name and revision as MTEB's results folders spell them."""
     parameters = record.model.card.get("parameters", {}) or {}
-    name = str(parameters.get("hub_id") or record.model.name)
-    revision = str(parameters.get("revision") or "no_revision_available")
-    return name, revision
+    return str(parameters.get("hub_id") or record.model.name), model_revision(record)
 
 
 def _mteb_subset(record: ResultRecord, task: MtebTask | None, registry: MtebRegistry) -> tuple[str, list[str]]:
@@ -422,6 +492,11 @@ def _mteb_subset(record: ResultRecord, task: MtebTask | None, registry: MtebRegi
     return record.language, [registry.language(code) for code in languages]
 
 
+def mteb_exportable(record: ResultRecord) -> bool:
+    """Whether `export_mteb` writes the result: a model's score on the full dataset, not a sample or a sweep point."""
+    return sweep_of(record) is None and not record.sampled
+
+
 def export_mteb(
     results: Iterable[ResultRecord | StoredResult],
     out_dir: Path | str,
@@ -430,7 +505,10 @@ def export_mteb(
     """Results in the layout of MTEB's results repository, readable by `mteb.load_results`:
     `<out>/<org>__<model>/<revision>/<Task>.json` (one file per task, one score entry per language)
     and `model_meta.json`. Datasets MTEB knows take MTEB's task name, revision and subsets; `registry`
-    defaults to the installed mteb's."""
+    defaults to the installed mteb's. Languages are `<ISO 639-3>-<ISO 15924>` (`zho-Hans`), the revision the
+    one the weights resolved to (`model_revision`). Sampled results and sweep points are left out: MTEB's
+    files hold full-dataset scores of a model, with nothing to say that a score came from a sample
+    (`mteb_exportable` says which results are written)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -438,8 +516,8 @@ def export_mteb(
     except PackageNotFoundError:
         mteb_version = None
     by_file: dict[tuple[str, str, str, str], list[ResultRecord]] = defaultdict(list)
-    for record in _records(results):
-        if sweep_of(record) is not None:
+    for record in latest(_records(results)):
+        if not mteb_exportable(record):
             continue
         model, revision = _mteb_model(record)
         by_file[(model, revision, record.dataset, record.split)].append(record)
@@ -475,8 +553,8 @@ def export_mteb(
             ),
             "kg_co2_emissions": sum(emissions) if emissions else None,
         }
-        folder = Path(out_dir) / model.replace("/", "__") / revision
-        path = folder / f"{document['task_name']}.json"
+        folder = Path(out_dir) / safe_name(model.replace("/", "__")) / safe_name(revision)
+        path = folder / f"{safe_name(str(document['task_name']))}.json"
         atomic_write_text(path, json.dumps(document, indent=2) + "\n")
         meta = {"name": model, "revision": revision, "framework": ["harness"], "loader": None}
         atomic_write_text(folder / "model_meta.json", json.dumps(meta, indent=2) + "\n")

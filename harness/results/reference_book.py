@@ -3,7 +3,8 @@
 Two sources: the model card each result was run with (its `references:`, recorded inside the
 result) and the suite's reference file (`suites/<suite>.references.yaml`, see `harness.results.references`),
 which holds published numbers per model card name. A reference whose language is `avg` is a published average over the
-suite's languages; the leaderboard sets it beside a model's average.
+suite's languages; the leaderboard sets it beside a model's average. A sampled result gets none: a score on
+50 queries set beside a paper's full-dataset number reads as a reproduction (or a failure) it is not.
 """
 
 from __future__ import annotations
@@ -71,15 +72,19 @@ class ReferenceBook:
         return list(dict.fromkeys([*from_card, *from_suite]))
 
     def find(self, record: ResultRecord, metric: str) -> Reference | None:
-        """The published `metric` for this result's model, suite, dataset and language, if any."""
+        """The published `metric` for this result's model, suite, dataset and language, if any; never for a
+        sampled result, whose score on a sample is not comparable with a published full-data one."""
+        if record.sampled:
+            return None
         found = self.references_for(
             record.model.card, suite=record.suite, dataset=record.dataset, language=record.language, metric=metric
         )
         return found[0] if found else None
 
     def average(self, records: Sequence[ResultRecord], metric: str) -> Reference | None:
-        """The published average for one model's results on a one-dataset suite, if any."""
-        if not records or len({(r.suite, r.dataset) for r in records}) != 1:
+        """The published average for one model's results on a one-dataset suite, if any (none when a result is
+        sampled)."""
+        if not records or len({(r.suite, r.dataset) for r in records}) != 1 or any(r.sampled for r in records):
             return None
         first = records[0]
         found = self.references_for(

@@ -43,8 +43,9 @@ The key's fields did not change with this check, so `KEY_VERSION` stays 1: resul
 their file names and are checked once by step 3 (against the checksum they recorded), then kept or
 recomputed.
 
-`variant` names what sets a result apart from the model's plain run, for labels
-(`bm25 [index seismic]`); it is empty for the plain run.
+`variant` names the settings that set a result apart from the model's plain run, for labels
+(`bm25 [index seismic]`); it is empty for the plain run. A sample is not a setting of the key's: the result
+says what was drawn (`ResultRecord.sample`, `bm25 [50 queries]`).
 """
 
 from __future__ import annotations
@@ -119,9 +120,7 @@ def _variant(
         parts.append(f"stored {stored_dtype}")
     if unit.maxp != unit.dataset.maxp:
         parts.append("maxp" if unit.maxp else "no maxp")
-    if unit.sampling and unit.sampling.requested:
-        parts.append("sampled")
-    return ", ".join(parts)
+    return ", ".join(parts)  # a sample is said by the result itself (`ResultRecord.sample`): what was drawn
 
 
 def run_key(

@@ -50,9 +50,15 @@ class BeirSource(Source):
             qrels_path=qrels_path,
             source="beir-local",
             location=str(root.resolve()),
-            checksum=sha256_of_files([corpus_path, queries_path, qrels_path]),
+            checksum=self.checksum(dataset, languages, split),
             version=self.params.version,
         )
+
+    def checksum(self, dataset: str, languages: LanguagePair, split: str) -> str:
+        """The data's content checksum, as `load` records it (`dataset_identity.checksum`): the same files under
+        another folder's name give the same checksum."""
+        _, corpus_path, queries_path, qrels_path = self._paths(dataset, languages, split)
+        return sha256_of_files([corpus_path, queries_path, qrels_path])
 
     def cache_status(self, dataset: str, languages: LanguagePair, split: str) -> bool | None:
         values = self.placeholders(dataset, languages, split)
