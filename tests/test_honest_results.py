@@ -261,3 +261,14 @@ def test_mteb_export_writes_iso_codes_and_the_resolved_revision_and_leaves_sampl
     assert written == [tmp_path / "mteb" / "m" / commit / "xquad.json"]
     [entry] = json.loads(written[0].read_text())["scores"]["test"]
     assert entry["languages"] == ["zho-Hans"] and entry["hf_subset"] == "zh"
+
+
+def test_gate_records_and_checks_data_results(workspace, tmp_path: Path) -> None:
+    data, _, results_dir = workspace
+    assert run_data(data, results_dir, "-m", "bm25").exit_code == 0
+    where = ["--data", str(data), "--results-dir", str(results_dir), "--expected", str(tmp_path / "expected")]
+    recorded = invoke("gate", *where, "--update", "-m", "bm25")
+    assert recorded.exit_code == 0, recorded.output
+    assert (tmp_path / "expected" / "local" / "bm25.yaml").is_file()
+    checked = invoke("gate", *where)
+    assert checked.exit_code == 0 and "gate passed" in checked.output

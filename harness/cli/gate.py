@@ -120,6 +120,10 @@ def gate_command(
     model: Annotated[
         list[str] | None, typer.Option("--model", "-m", help="Only this model (repeatable). Default: all.")
     ] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Only the results of this `harness run --data` folder.")
+    ] = None,
+    language: Annotated[str | None, typer.Option("--language", help="With --data: its language (default en).")] = None,
     efficiency: Annotated[
         bool,
         typer.Option(
@@ -164,21 +168,35 @@ def gate_command(
     * `harness gate` (after `harness run`): check every result that has expectations
     * `harness gate --update --suite demo`: record the current demo results as expected
     * `harness gate --efficiency`: also fail when latency or index size grew beyond tolerance
+    * `harness gate --data ../shared/data/beir-scifact --language en`: the results of a `harness run --data` folder
     """
     with reported_errors():
+        from harness.catalog.suites import LOCAL_SUITE
         from harness.results import load
         from harness.results.gate import Status, gate, load_expectations, update
+        from harness.run.local_data import data_selection, results_of_data
 
         if update_all and not update_expected:
             raise InputError("--all goes with --update (a check covers every expectation already)", key="--all")
         if update_expected and not (suite or model or update_all):
             raise InputError("say which expectations to rewrite: --suite NAME, -m MODEL or --all", key="--update")
         stored = load(results_dir)
+        if data is not None:
+            dataset, label = data_selection(data, language, results_dir)
+            stored = results_of_data(stored, data, language, results_dir)
+            suite = [LOCAL_SUITE]
+        elif language is not None:
+            raise InputError("--language describes a --data folder", key="--language")
         if update_expected:
             for path in update(stored, expected, suite, model, efficiency=efficiency):
                 console.print(f"wrote [bold]{escape(str(path))}[/]")
             return
         expectations = [e for _, e in load_expectations(expected, suite, model)]
+        if data is not None:  # only the entries of that folder's dataset and language
+            expectations = [
+                e.model_copy(update={"results": [r for r in e.results if (r.dataset, r.language) == (dataset, label)]})
+                for e in expectations
+            ]
         if not expectations:
             raise InputError("no expected scores match; record them with `harness gate --update`", path=expected)
         records = [result.record for result in stored]
