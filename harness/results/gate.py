@@ -26,7 +26,6 @@ index size only when asked, and never a sampled result.
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.core.errors import InputError
-from harness.core.files import atomic_write_text
+from harness.core.files import atomic_write_text, safe_name
 from harness.core.yaml_files import load_yaml
 from harness.evaluation import canonical_metric
 from harness.record import ResultRecord
@@ -129,12 +128,8 @@ class Expectations(BaseModel):
         return self.efficiency_tolerance.get(quantity, DEFAULT_EFFICIENCY_TOLERANCE[quantity])
 
 
-def _slug(value: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", value).strip("_") or "_"
-
-
 def expectations_path(root: Path, suite: str, model: str) -> Path:
-    return root / _slug(suite) / f"{_slug(model)}.yaml"
+    return root / safe_name(suite) / f"{safe_name(model)}.yaml"
 
 
 def read_expectations(path: Path) -> Expectations:
