@@ -160,7 +160,7 @@ def gate_command(
     check). Exit status: 0 when nothing fails (OKISH passes, with a warning), 1 when a value is beyond 1.5x
     its tolerance or an expected result is missing, 2 on bad input.
 
-    `--update` rewrites only what `--suite` / `-m` name (or everything, with `--all`), records latency and
+    `--update` rewrites only what `--suite` / `-m` / `--data` name (everything: `--all`), records latency and
     index size only with `--efficiency`, and refuses sampled results (`--max-queries`, `--corpus-sample`).
 
     Examples:
@@ -178,8 +178,10 @@ def gate_command(
 
         if update_all and not update_expected:
             raise InputError("--all goes with --update (a check covers every expectation already)", key="--all")
-        if update_expected and not (suite or model or update_all):
-            raise InputError("say which expectations to rewrite: --suite NAME, -m MODEL or --all", key="--update")
+        if update_expected and not (suite or model or data or update_all):
+            raise InputError(
+                "say which expectations to rewrite: --suite NAME, -m MODEL, --data DIR or --all", key="--update"
+            )
         stored = load(results_dir)
         if data is not None:
             dataset, label = data_selection(data, language, results_dir)
@@ -198,7 +200,10 @@ def gate_command(
                 for e in expectations
             ]
         if not expectations:
-            raise InputError("no expected scores match; record them with `harness gate --update`", path=expected)
+            raise InputError(
+                "no expected scores match; record them with `harness gate --update --suite NAME` (or -m MODEL)",
+                path=expected,
+            )
         records = [result.record for result in stored]
         report = gate(records, expectations, efficiency=efficiency, allow_missing=allow_missing)
         shown = report.checks if verbose else [check for check in report.checks if check.status is not Status.OK]
@@ -214,7 +219,7 @@ def gate_command(
             names = ", ".join(f"{r.display_name} {r.dataset}/{r.language}" for r in report.unexpected)
             error_console.print(
                 f"[yellow]note:[/] {len(report.unexpected)} result(s) have no expected scores yet ({escape(names)}); "
-                "record them with --update",
+                "record them with --update --suite or -m",
                 highlight=False,
             )
         verdict = "[bold green]passed[/]" if report.passed else "[bold red]FAILED[/]"

@@ -149,7 +149,9 @@ def load_expectations(
 ) -> list[tuple[Path, Expectations]]:
     """Every `<root>/<suite>/<model>.yaml`, optionally only these suites and models."""
     if not root.is_dir():
-        raise InputError("no expected scores here; record them with `harness gate --update`", path=root)
+        raise InputError(
+            "no expected scores here; record them with `harness gate --update --suite NAME` (or -m MODEL)", path=root
+        )
     found = []
     for path in sorted(root.glob("*/*.y*ml")):
         expected = read_expectations(path)
