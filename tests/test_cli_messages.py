@@ -3,6 +3,7 @@ its own name."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,3 +46,26 @@ def test_an_unknown_card_is_blamed_on_the_model_argument() -> None:
     outcome = runner.invoke(app, ["card", "no-such-model"])
     assert outcome.exit_code == 2
     assert "[MODEL]: unknown model 'no-such-model'" in outcome.output and "--model" not in outcome.output
+
+
+def test_every_argument_is_named_as_its_usage_line_and_its_errors_spell_it() -> None:
+    root = typer.main.get_command(app)
+    for path in COMMANDS:
+        command = root
+        for word in path:
+            command = command.commands[word]
+        for param in command.params:
+            if param.param_type_name == "argument":
+                assert param.metavar and param.metavar.isupper(), (path, param.name)
+
+
+def test_compare_blames_unknown_models_on_the_models_argument(tmp_path: Path) -> None:
+    outcome = runner.invoke(app, ["compare", "a", "b", "--results-dir", str(tmp_path)])
+    assert outcome.exit_code == 2
+    assert "[MODELS]: no results for a, b" in outcome.output
+
+
+def test_export_names_its_format_argument_to() -> None:
+    outcome = runner.invoke(app, ["export", "csv", "--out", "x"])
+    assert outcome.exit_code == 2
+    assert "Invalid value for 'TO'" in outcome.output

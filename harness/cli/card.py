@@ -15,6 +15,7 @@ def card_command(
     model: Annotated[
         str,
         typer.Argument(
+            metavar="MODEL",
             help="A card name or file, a checkpoint folder, or a hub checkpoint `hf:ORG/NAME[@REVISION]`.",
             show_default=False,
         ),

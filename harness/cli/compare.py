@@ -11,6 +11,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from harness.cli.arguments import argument
 from harness.cli.common import console, error_console, log_console, reported_errors
 from harness.core.errors import InputError
 
@@ -65,8 +66,9 @@ def compare_command(
     models: Annotated[
         list[str],
         typer.Argument(
+            metavar="MODELS",
             help="Models as recorded in the results, the baseline first: a result's label (`bm25 [50 queries]`) or a "
-            "model's name when its results have one label."
+            "model's name when its results have one label.",
         ),
     ],
     suite: Annotated[
@@ -124,17 +126,18 @@ def compare_command(
             raise InputError("--language describes a --data folder", key="--language")
         records = [result.record for result in stored]
         tests = [t.value for t in test] if test else ["student", "fisher"]
-        comparison = compare(
-            records,
-            models,
-            suites=suite,
-            metrics=metric,
-            alpha=alpha,
-            tests=tests,
-            mark_test=mark.value,
-            permutations=permutations,
-            seed=seed,
-        )
+        with argument("MODELS", "models"):
+            comparison = compare(
+                records,
+                models,
+                suites=suite,
+                metrics=metric,
+                alpha=alpha,
+                tests=tests,
+                mark_test=mark.value,
+                permutations=permutations,
+                seed=seed,
+            )
         for name in comparison.metrics:
             log_console.print(_table(comparison, name))
         console.print(

@@ -19,7 +19,10 @@ class ExportFormat(str, Enum):
 
 
 def export_command(
-    to: Annotated[ExportFormat, typer.Argument(help="`mteb`: MTEB's results-repository JSON; `trec`: TREC runs.")],
+    to: Annotated[
+        ExportFormat,
+        typer.Argument(metavar="TO", help="`mteb`: MTEB's results-repository JSON; `trec`: TREC runs."),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
     results_dir: Annotated[Path, typer.Option(help="Folder of result JSON files (searched recursively).")] = Path(
         "results"

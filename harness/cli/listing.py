@@ -104,7 +104,7 @@ def _suite_row(suite: Suite) -> list[str]:
 
 @app.command("suites")
 def list_suites(
-    name: Annotated[str | None, typer.Argument(help="A suite: list its datasets one row each.")] = None,
+    name: Annotated[str | None, typer.Argument(metavar="NAME", help="A suite: list its datasets one row each.")] = None,
     suites_dir: SuitesDir = None,
     cache: Annotated[bool, typer.Option(help="With NAME: check which datasets are already on this machine.")] = True,
 ) -> None:
