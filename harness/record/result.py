@@ -146,6 +146,12 @@ def id_from_trec(column: str) -> str:
     return urllib.parse.unquote(column) if "%" in column else column
 
 
+def run_tag(name: str) -> str:
+    """A run's name as the TREC tag column, one token whatever the name (`rrf:bm25 [sampled]` ->
+    `rrf:bm25__sampled_`): trec_eval and ranx split lines on whitespace, so a space would add columns."""
+    return re.sub(r"[^A-Za-z0-9._:+@=-]", "_", name) or "_"
+
+
 def _slug(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", value).strip("_") or "_"
 

@@ -34,7 +34,8 @@ import numpy as np
 from harness.catalog.suites import Unit
 from harness.core.errors import InputError
 from harness.data.dataset import Qrels
-from harness.evaluation.protocol import Evaluation, RunScores, import_ranx, trec_eval_ranking
+from harness.evaluation.protocol import Evaluation, RunScores, trec_eval_ranking
+from harness.evaluation.ranx_cache import cached_ranx
 from harness.evaluation.task import evaluate_task
 from harness.record import (
     Efficiency,
@@ -168,7 +169,7 @@ def _ranx_runs(runs: Sequence[Mapping[str, Mapping[str, float]]], query_ids: Seq
 def _ranx_run(run: Mapping[str, Mapping[str, float]]) -> Any:
     """`ranx.Run.from_dict`, which cannot build a run without a single document (e.g. BM25 on queries
     sharing no term with the corpus): that one is built as ranx's empty Run with each query's empty results."""
-    ranx = import_ranx()
+    ranx = cached_ranx()
     if any(run.values()):
         return ranx.Run.from_dict(run)
     from numba import types
@@ -182,7 +183,7 @@ def _ranx_run(run: Mapping[str, Mapping[str, float]]) -> Any:
 
 def fuse(runs: Sequence[Mapping[str, Mapping[str, float]]], spec: FusionSpec, params: Mapping[str, Any]) -> RunDict:
     """ranx's fusion of the runs, over every query any of them answered."""
-    ranx = import_ranx()
+    ranx = cached_ranx()
     query_ids = list(dict.fromkeys(q for run in runs for q in run))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba's harmless uint64 -> int64 cast warnings inside ranx
@@ -209,7 +210,7 @@ def tune(
         raise InputError(
             f"{spec.method} has no parameter to tune; --optimize applies to rrf and wsum", key="--optimize"
         )
-    ranx = import_ranx()
+    ranx = cached_ranx()
     judged = {q: {d: int(g) for d, g in grades.items() if g >= 0} for q, grades in qrels.items()}
     judged = {q: grades for q, grades in judged.items() if grades}
     if not judged:

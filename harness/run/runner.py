@@ -54,6 +54,7 @@ from harness.record import (
 )
 from harness.record.measure import PeakMemory, percentiles_ms, stopwatch
 from harness.record.provenance import code_version, hardware, library_versions
+from harness.record.result import run_tag
 from harness.run.distributed import RayEncodingPool
 from harness.run.keys import RunKey, resolved_index, run_key, why_recompute
 from harness.run.passages import PassageSplit, max_passage_search, maxp_passages
@@ -109,11 +110,13 @@ def rank_run(task: RetrievalTask, result: SearchResult) -> dict[str, dict[str, f
 
 def trec_lines(run: dict[str, dict[str, float]], run_name: str) -> Iterator[str]:
     """TREC run lines in trec_eval's order (score descending, ties by document id descending); ids with
-    whitespace or control characters are escaped so every line keeps its six columns."""
+    whitespace or control characters are escaped and the name made one token (`run_tag`), so every line keeps
+    its six columns."""
+    tag = run_tag(run_name)
     for query_id, scored in run.items():
         query = trec_id(query_id)
         for rank, doc_id in enumerate(trec_eval_ranking(scored, query_id), start=1):
-            yield f"{query} Q0 {trec_id(doc_id)} {rank} {scored[doc_id]!r} {run_name}\n"
+            yield f"{query} Q0 {trec_id(doc_id)} {rank} {scored[doc_id]!r} {tag}\n"
 
 
 def probe_latency(index: Index, queries: Representation, k: int, sample: int) -> list[float]:
