@@ -113,6 +113,7 @@ class RunEvents:
     on_kept: Callable[[Path], None] | None = None  # a result exists under its run key and was kept
     on_skipped: Callable[[ModelCard, HarnessError], None] | None = None  # a default model is unavailable
     on_note: Callable[[str], None] | None = None  # an assumption the run made, worth saying
+    on_shard: Callable[[Path], None] | None = None  # a shard of encodings was committed to the store (its folder)
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,7 @@ def run(request: RunRequest, events: RunEvents | None = None) -> RunOutcome:
             pool=pool,
             built=built,
             on_note=events.on_note,
+            on_shard=events.on_shard,
         )
     reports: list[Path] = []
     if request.report_dir is not None and written:
@@ -316,6 +318,7 @@ def run_sweep(request: RunRequest, plan: SweepPlan, events: RunEvents | None = N
             k=suite.spec.k,
             pool=pool,
             on_note=events.on_note,
+            on_shard=events.on_shard,
         )
     return RunOutcome(tuple(written))
 

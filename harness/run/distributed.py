@@ -231,7 +231,7 @@ class ShardWorker:
         }
 
     def encode_shard(
-        self, root: str, shard_size: int, dtype: str, job: ShardJob
+        self, root: str, shard_size: int | None, dtype: str, job: ShardJob
     ) -> tuple[ShardReport, EnergyReading | None]:
         store = EmbeddingStore(Path(root), shard_size, dtype)  # type: ignore[arg-type]
         with self.meter.measure(f"shard-{job.number}") as readings:
@@ -454,6 +454,7 @@ class RayEncodingPool:
                 report = replace(report, computed=True, encode_s=stored_encode_s(shard_folder(job.entry, job.number)))
             if report.computed:
                 self._energy.append((str(job.entry), dict(worker.info), reading))
+                store.committed(shard_folder(job.entry, job.number))
             reports.append(replace(report, worker=worker.name))
             if progress:
                 progress(len(job.texts))

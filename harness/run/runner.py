@@ -58,7 +58,7 @@ from harness.record.result import run_tag
 from harness.run.distributed import RayEncodingPool
 from harness.run.keys import RunKey, resolved_index, run_key, why_recompute
 from harness.run.passages import PassageSplit, max_passage_search, maxp_passages
-from harness.store import DEFAULT_SHARD_SIZE, EmbeddingStore, StoredEncoding, default_store_dir
+from harness.store import EmbeddingStore, StoredEncoding, default_store_dir
 from harness.store.embeddings import Role, StoredDtype, encode_in_memory
 
 
@@ -79,7 +79,7 @@ class StoreSettings:
 
     root: Path | None = None  # None: the user cache (`harness.store.default_store_dir`)
     enabled: bool = True
-    shard_size: int = DEFAULT_SHARD_SIZE
+    shard_size: int | None = None  # None: from each corpus's size, 8 shards or more (`store.embeddings.shard_size_for`)
     dtype: StoredDtype = "float32"  # dense and multi-vector vectors on disk; float16 halves them
     recompute_damaged: bool = True  # False: a damaged stored shard stops the run (`--no-recompute`, exit 2)
 
@@ -254,7 +254,20 @@ def evaluate_unit(
         }
     )
     stem = keyed_stem(settings.results_dir, card, unit, key)
-    return write_result(stem, record, trec_lines(run, card.name))
+    with naming_folder(stem.parent):
+        return write_result(stem, record, trec_lines(run, card.name))
+
+
+@contextlib.contextmanager
+def naming_folder(folder: Path) -> Iterator[None]:
+    """Writing into `folder`: an OS error that names no file (a full disk: a failed write names none) names the
+    folder, so the one line a user reads says where to make room."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, str(folder)) from error
 
 
 @dataclass(frozen=True)
@@ -448,18 +461,33 @@ def keeps(
 
 
 @contextlib.contextmanager
-def open_store(settings: StoreSettings, on_note: Callable[[str], None] | None = None) -> Iterator[EmbeddingStore]:
+def open_store(
+    settings: StoreSettings,
+    on_note: Callable[[str], None] | None = None,
+    on_shard: Callable[[Path], None] | None = None,
+) -> Iterator[EmbeddingStore]:
     """The run's embedding store: the persistent one, or a temporary one removed when the run ends; `on_note`
-    hears of each damaged shard moved aside."""
+    hears of each damaged shard moved aside, `on_shard` of each shard committed to the persistent one."""
     root = settings.root or default_store_dir()
     if settings.enabled:
-        yield EmbeddingStore(root, settings.shard_size, settings.dtype, settings.recompute_damaged, on_note)
+        yield EmbeddingStore(root, settings.shard_size, settings.dtype, settings.recompute_damaged, on_note, on_shard)
         return
     if settings.root is not None:
         settings.root.mkdir(parents=True, exist_ok=True)
     what = "the temporary embedding store (--no-cache)"
     with temporary_directory("harness-store-", what, settings.root) as temporary:
         yield EmbeddingStore(Path(temporary), settings.shard_size, settings.dtype, settings.recompute_damaged, on_note)
+
+
+def announced_encoder(
+    card: ModelCard, settings: EncodeSettings, on_note: Callable[[str], None] | None = None
+) -> Encoder:
+    """`load_encoder`, said first when the card lets its checkpoint run its own Python code: that code runs
+    with the user's rights, so a run never does it without a word."""
+    if card.trust_remote_code and on_note is not None:
+        where = f" ({card.path})" if card.path else ""
+        on_note(f"card {card.name}{where} sets trust_remote_code: true; the checkpoint's own Python code will run")
+    return load_encoder(card, settings)
 
 
 def run_units(
@@ -474,6 +502,7 @@ def run_units(
     pool: RayEncodingPool | None = None,
     built: Mapping[str, Encoder] | None = None,
     on_note: Callable[[str], None] | None = None,
+    on_shard: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """Every model on every unit; returns the result paths, written or kept, in run order.
 
@@ -485,7 +514,8 @@ def run_units(
     reported and skipped instead of failing the run (used for a suite's default models). With a Ray
     `pool` (`harness.run.distributed`), missing shards are encoded on the cluster's workers and exact
     dense search runs on its search actors. `built` holds encoders a caller made (by card name), used
-    instead of loading their cards' adapters.
+    instead of loading their cards' adapters. `on_shard` hears of each shard committed to the store, and
+    `on_note` of a card that runs its checkpoint's code (`trust_remote_code`), before it loads.
     """
     progress = progress or SilentProgress()
     code_version()  # before any tokenizer threads exist: it forks git
@@ -494,7 +524,7 @@ def run_units(
     paths: list[Path] = []
     loaded_any = False
     data = LoadedData()
-    with open_store(settings.store, on_note) as store, EnergyMeter(settings.energy) as meter:
+    with open_store(settings.store, on_note, on_shard) as store, EnergyMeter(settings.energy) as meter:
         for card in cards:
             mine = [plan for plan in plans if plan.card is card]
             pending = [plan for plan in mine if not keeps(plan, settings, data, on_note)]
@@ -507,7 +537,11 @@ def run_units(
                 loaded_any = True
                 continue
             try:
-                encoder = built[card.name] if built and card.name in built else load_encoder(card, settings.encode)
+                encoder = (
+                    built[card.name]
+                    if built and card.name in built
+                    else announced_encoder(card, settings.encode, on_note)
+                )
             except (SourceUnavailableError, InputError) as error:
                 if on_unavailable is None or not _is_missing_weights(error):
                     raise

@@ -35,7 +35,7 @@ from harness.encode import SparseRepresentation
 from harness.encode.pruning import Pruning, prune
 from harness.evaluation.task import evaluate_task
 from harness.index import Index, SearchResult, make_index
-from harness.models.adapters import card_family, load_encoder
+from harness.models.adapters import card_family
 from harness.record import EnergyMeter, result_stem, write_result
 from harness.record.measure import PeakMemory, stopwatch
 from harness.record.provenance import code_version
@@ -45,9 +45,11 @@ from harness.run.runner import (
     RunSettings,
     SilentProgress,
     StageTimes,
+    announced_encoder,
     build_record,
     efficiency_of,
     encode_texts,
+    naming_folder,
     open_store,
     probe_latency,
     rank_run,
@@ -120,19 +122,21 @@ def sweep_units(
     k: int = 1000,
     pool: RayEncodingPool | None = None,
     on_note: Callable[[str], None] | None = None,
+    on_shard: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """Run the sweep for one sparse model on every unit; returns the written result paths (with a Ray
-    `pool`, the missing shards are encoded on its workers; `on_note` hears of damaged shards encoded again)."""
+    `pool`, the missing shards are encoded on its workers; `on_note` hears of damaged shards encoded again
+    and of a card that runs its checkpoint's code, `on_shard` of each shard committed to the store)."""
     progress = progress or SilentProgress()
     family = card_family(card)
     if family != "sparse":
         raise InputError(f"{card.name} is a {family} model; the pruning sweep needs a sparse one", key="--model")
     code_version()  # before any tokenizer threads exist: it forks git
-    encoder = load_encoder(card, settings.encode)
+    encoder = announced_encoder(card, settings.encode, on_note)
     group = f"{card.name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     k = settings.k or k
     written: list[Path] = []
-    with open_store(settings.store, on_note) as store, EnergyMeter(settings.energy) as meter:
+    with open_store(settings.store, on_note, on_shard) as store, EnergyMeter(settings.energy) as meter:
         for unit in units:
             task = unit.load()
             label = f"{card.name} · {unit.dataset.name} · {task.languages.label}"
@@ -201,7 +205,8 @@ def sweep_units(
                     }
                 )
                 stem = sweep_stem(settings, unit, card.name, task.languages.label, group, point)
-                path = write_result(stem, record, trec_lines(run, card.name))
+                with naming_folder(stem.parent):
+                    path = write_result(stem, record, trec_lines(run, card.name))
                 written.append(path)
                 if on_result:
                     on_result(path)

@@ -12,6 +12,9 @@ The model id hashes the encoder's output identity (card hash, resolved weights a
 pooling, dtype...) and the stored dtype; the texts id hashes every text in order. A shard is written into
 a temporary folder and renamed into place, so a shard folder that exists is complete: a run killed at
 any moment loses at most the shard it was writing, and the next run encodes only the missing shards.
+Unless a size is asked for, shards are sized from the number of texts (`shard_size_for`): at least eight
+per entry, so a kill loses at most an eighth of an encoding; the same texts get the same size, so a
+rerun finds its entry.
 
 Each family has its arrays: dense `vectors.npy` (float32, or float16 on request); sparse `data.npy`,
 `indices.npy`, `indptr.npy` (CSR rows over the entry's vocabulary); multi-vector `vectors.npy` and
@@ -28,6 +31,7 @@ shapes and widths checked.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -61,7 +65,9 @@ from harness.encode import (
 )
 
 STORE_VERSION = 1
-DEFAULT_SHARD_SIZE = 16_384
+DEFAULT_SHARD_SIZE = 16_384  # the largest shard sized from the texts; more texts make more shards
+MIN_SHARDS = 8  # a corpus of at least MIN_SHARDS * MIN_SHARD_SIZE texts has this many shards or more
+MIN_SHARD_SIZE = 256  # below this, a shard's fixed costs (files, fsync, a batch's padding) start to show
 ENTRY_FILE = "entry.json"
 # SHA-256: hashed in hardware on current x86 and ARM CPUs, twice BLAKE2b's rate there (benchmarks/store_integrity.py).
 CHECKSUM = "sha256"
@@ -77,6 +83,14 @@ def default_store_dir() -> Path:
         return Path(explicit).expanduser() / "embeddings"
     cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache_home) / "harness" / "embeddings"
+
+
+def shard_size_for(texts: int, requested: int | None = None) -> int:
+    """Texts per shard of an entry of `texts` texts: `requested` when given, else enough shards that a kill
+    loses at most an eighth of the encoding (MIN_SHARDS), each of MIN_SHARD_SIZE to DEFAULT_SHARD_SIZE texts."""
+    if requested is not None:
+        return requested
+    return min(DEFAULT_SHARD_SIZE, max(MIN_SHARD_SIZE, -(-texts // MIN_SHARDS)))
 
 
 def _digest(value: Any) -> str:
@@ -145,11 +159,26 @@ def _read_array(folder: Path, name: str, recorded: dict[str, Any] | None, verify
 
 def _write_json(path: Path, value: Any) -> None:
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        json.dump(value, handle, indent=1, sort_keys=True, ensure_ascii=False)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with temporary.open("w", encoding="utf-8") as handle:
+            json.dump(value, handle, indent=1, sort_keys=True, ensure_ascii=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:  # a full disk, an interrupt: no half file left behind
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+
+
+def write_failure(error: OSError, folder: Path, what: str, key: str | None = None) -> Exception:
+    """A failed write into the store. A full disk or quota names `folder` (a failed write names no file) and
+    is no fault of the input (exit 1); anything else (permissions) is the store folder's, an `InputError`."""
+    if error.errno in FULL_DISK:
+        return OSError(error.errno, error.strerror, str(folder))
+    return InputError(f"{what}: {error.strerror}", path=folder, key=key)
 
 
 def read_json(path: Path) -> Any:
@@ -419,26 +448,30 @@ class StoredEncoding:
 class EmbeddingStore:
     """Encodes texts through the store: shards already stored are read back, missing ones are encoded.
 
-    A damaged stored shard is moved aside and encoded again, said through `on_note` (default: a warning);
-    with `recompute_damaged=False` it raises `DamagedShard` instead. Checksums are verified once per shard
-    per store object: a run keeps one, so a corpus its units share is hashed once.
+    `shard_size` None sizes each entry's shards from its texts (`shard_size_for`). A damaged stored shard is
+    moved aside and encoded again, said through `on_note` (default: a warning); with `recompute_damaged=False`
+    it raises `DamagedShard` instead. Checksums are verified once per shard per store object: a run keeps
+    one, so a corpus its units share is hashed once. `on_commit` hears of each shard this run put in place
+    (its folder), so a run stopped early can say truthfully whether it left any.
     """
 
     def __init__(
         self,
         root: Path,
-        shard_size: int = DEFAULT_SHARD_SIZE,
+        shard_size: int | None = None,
         dtype: StoredDtype = "float32",
         recompute_damaged: bool = True,
         on_note: Callable[[str], None] | None = None,
+        on_commit: Callable[[Path], None] | None = None,
     ) -> None:
-        if shard_size < 1:
+        if shard_size is not None and shard_size < 1:
             raise InputError("the shard size must be at least 1 text", key="--shard-size")
         self.root = root
         self.shard_size = shard_size
         self.dtype = dtype
         self.recompute_damaged = recompute_damaged
         self._say = on_note or (lambda text: warnings.warn(text, stacklevel=3))
+        self._on_commit = on_commit
         self._verified: set[tuple[Any, ...]] = set()  # shards whose checksums matched, as their files were then
 
     def _entry(self, encoder: Encoder, role: Role, language: str, texts: Sequence[str]) -> tuple[Path, dict[str, Any]]:
@@ -451,7 +484,8 @@ class EmbeddingStore:
             "output": encoder.output_identity(),
             "stored_dtype": self.dtype,
         }
-        name = f"{role}.{language}.{texts_digest(texts)[:20]}.n{len(texts)}.s{self.shard_size}"
+        size = shard_size_for(len(texts), self.shard_size)
+        name = f"{role}.{language}.{texts_digest(texts)[:20]}.n{len(texts)}.s{size}"
         return self.root / f"{encoder.card.name}-{_digest(identity)[:16]}" / name, identity
 
     def encode(
@@ -470,13 +504,14 @@ class EmbeddingStore:
         after the other; either way each goes through `encode_shard`.
         """
         entry = self.open_entry(encoder, texts, language, role)
-        n_shards = max(1, -(-len(texts) // self.shard_size))
-        stored, damaged = self._stored_shards(entry, encoder.family, len(texts), n_shards)
+        size = shard_size_for(len(texts), self.shard_size)
+        n_shards = max(1, -(-len(texts) // size))
+        stored, damaged = self._stored_shards(entry, encoder.family, len(texts), size, n_shards)
         jobs: list[ShardJob] = []
         reused_s = 0.0
         for number in range(n_shards):
-            first = number * self.shard_size
-            chunk = texts[first : first + self.shard_size]
+            first = number * size
+            chunk = texts[first : first + size]
             if number in stored:
                 reused_s += float(stored[number][1].get("encode_s", 0.0))
                 if progress:
@@ -491,7 +526,7 @@ class EmbeddingStore:
         shards: dict[Path, Representation] = {}
         for number in range(n_shards):
             folder = shard_folder(entry, number)
-            rows = self._rows(number, len(texts))
+            rows = _rows(number, len(texts), size)
             shard = stored[number] if number in stored else self._read(folder, encoder.family, vocabulary, rows)
             shards[folder] = shard[0]
             if on_shard:
@@ -511,14 +546,11 @@ class EmbeddingStore:
         )
         return StoredEncoding(tuple(shards.values()), status)
 
-    def _rows(self, number: int, texts: int) -> int:
-        return min(self.shard_size, texts - number * self.shard_size)
-
     def _stored_shards(
-        self, entry: Path, family: str, texts: int, n_shards: int
+        self, entry: Path, family: str, texts: int, size: int, n_shards: int
     ) -> tuple[dict[int, tuple[Representation, dict[str, Any]]], int]:
-        """The entry's stored shards that pass their checks, and how many did not: each of those is moved
-        aside (to be encoded again) or, without `recompute_damaged`, refused."""
+        """The entry's stored shards (of `size` texts) that pass their checks, and how many did not: each of
+        those is moved aside (to be encoded again) or, without `recompute_damaged`, refused."""
         vocabulary = stored_vocabulary(entry)
         stored: dict[int, tuple[Representation, dict[str, Any]]] = {}
         damaged: dict[int, DamagedShard] = {}
@@ -526,7 +558,7 @@ class EmbeddingStore:
             folder = shard_folder(entry, number)
             if folder.is_dir():
                 try:
-                    stored[number] = self._read(folder, family, vocabulary, self._rows(number, texts))
+                    stored[number] = self._read(folder, family, vocabulary, _rows(number, texts, size))
                 except DamagedShard as damage:
                     damaged[number] = damage
         numbers = {shard_folder(entry, number): number for number in stored}
@@ -571,7 +603,7 @@ class EmbeddingStore:
             "role": role,
             "language": language,
             "texts": len(texts),
-            "shard_size": self.shard_size,
+            "shard_size": shard_size_for(len(texts), self.shard_size),
             "family": encoder.family,
         }
         try:
@@ -580,8 +612,7 @@ class EmbeddingStore:
                 _write_json(entry / ENTRY_FILE, description)
             _remove_stale_temporaries(entry)
         except OSError as error:
-            message = f"cannot write to the embedding store: {error.strerror}"
-            raise InputError(message, path=entry, key="--cache-dir") from None
+            raise write_failure(error, entry, "cannot write to the embedding store", "--cache-dir") from None
         return entry
 
     def encode_shard(self, encoder: Encoder, job: ShardJob, progress: ProgressCallback | None = None) -> ShardReport:
@@ -605,7 +636,10 @@ class EmbeddingStore:
         seconds = time.perf_counter() - start
         if isinstance(representation, SparseRepresentation) and not (job.entry / "vocabulary.json").is_file():
             # Every shard of an entry has the same vocabulary (the model's): concurrent writers write the same file.
-            _write_json(job.entry / "vocabulary.json", _vocabulary_to_json(representation.vocabulary))
+            try:
+                _write_json(job.entry / "vocabulary.json", _vocabulary_to_json(representation.vocabulary))
+            except OSError as error:
+                raise write_failure(error, job.entry, "cannot write to the embedding store", "--cache-dir") from None
         self._commit(folder, representation, {"texts": len(job.texts), "encode_s": seconds, "first_text": job.first})
         return ShardReport(job.number, len(job.texts), seconds)
 
@@ -621,10 +655,21 @@ class EmbeddingStore:
             shutil.rmtree(temporary, ignore_errors=True)
             if folder.is_dir():  # another run committed the same shard first: same content
                 return
-            raise InputError(f"cannot write a shard of the embedding store: {error.strerror}", path=folder) from None
-        except BaseException:
+            raise write_failure(error, folder, "cannot write a shard of the embedding store") from None
+        except BaseException:  # an interrupt (Ctrl-C, SIGTERM): the half shard goes, the committed ones stay
             shutil.rmtree(temporary, ignore_errors=True)
             raise
+        self.committed(folder)
+
+    def committed(self, folder: Path) -> None:
+        """Say a shard this run computed is in place (`on_commit`); a Ray pool says it of its workers' shards."""
+        if self._on_commit is not None:
+            self._on_commit(folder)
+
+
+def _rows(number: int, texts: int, size: int) -> int:
+    """Texts in shard `number` of an entry of `texts` texts in shards of `size`."""
+    return min(size, texts - number * size)
 
 
 def stored_encode_s(folder: Path) -> float:
