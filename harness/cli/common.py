@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -24,6 +26,7 @@ EXIT_FAILURE = 1  # anything else went wrong: a full disk, a library error
 EXIT_INPUT = 2  # the input is wrong: a data file, a card, a suite, an option
 EXIT_UNAVAILABLE = 3  # a source cannot be reached (offline, not cached)
 EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, what shells report
+EXIT_TERMINATED = 143  # SIGTERM (a Slurm time limit, a Kubernetes eviction, `kill`): 128 + 15
 
 TRACEBACK_VARIABLE = "HARNESS_TRACEBACK"
 """Set to 1 to see the traceback of an unexpected error instead of its one-line summary."""
@@ -39,7 +42,7 @@ def announce_results(paths: list[Path]) -> Callable[[Path], None]:
 
     def wrote(path: Path) -> None:
         paths.append(path)
-        error_console.print(f"wrote {escape(str(path))}", highlight=False)
+        error_console.print(f"wrote {escape(str(path))}", highlight=False, soft_wrap=True)  # whole in a log
 
     return wrote
 
@@ -66,13 +69,37 @@ def _describe_failure(error: BaseException) -> str:
     return f"{type(error).__name__}: {error} (set {TRACEBACK_VARIABLE}=1 for the traceback)"
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so it unwinds as Ctrl-C does: a half-written shard or result is
+    removed, what was kept is said."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises `Terminated` while the command runs; the handler before is put back after. Outside the
+    main thread (where Python runs signal handlers) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextlib.contextmanager
 def reported_errors(kept: Callable[[], str | None] | None = None) -> Iterator[None]:
     """Every failure becomes one red line and an exit code, never a traceback.
 
     2 for bad input (the line names the file, line, key or option), 3 for an unreachable source,
-    1 for any other failure (an OS error names its path) and 130 for Ctrl-C. `kept` says what the
-    command had already written when it stopped; that sentence ends the line.
+    1 for any other failure (an OS error names its path), 130 for Ctrl-C and 143 for SIGTERM (handled
+    like Ctrl-C while the command runs). `kept` says what the command had already written when it
+    stopped; that sentence ends the line.
     """
 
     def stop(label: str, message: str, code: int, nothing_kept: str | None = None) -> None:
@@ -82,9 +109,13 @@ def reported_errors(kept: Callable[[], str | None] | None = None) -> Iterator[No
         raise typer.Exit(code) from None
 
     try:
-        yield
+        with sigterm_as_interrupt():
+            yield
     except (typer.Exit, typer.BadParameter):  # the command's own exit code, and usage errors typer reports
         raise
+    except Terminated:
+        nothing = "nothing was written" if kept else None
+        stop("terminated", "stopped by SIGTERM before finishing", EXIT_TERMINATED, nothing)
     except (KeyboardInterrupt, typer.Abort):
         stop("interrupted", "stopped before finishing", EXIT_INTERRUPTED, "nothing was written" if kept else None)
     except InputError as error:

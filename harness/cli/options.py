@@ -1,20 +1,17 @@
 """Options that `harness run`, `sweep` and `fuse` share, and turning them into the run API's settings;
-progress bars and the lines a run says as it goes.
+the lines a run says as it goes (its progress: `harness.cli.progress`).
 
 Commands import the pipeline when they run, not when the CLI starts, so `harness --help` is instant.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress
 
 from harness.cli.common import error_console
 from harness.core.errors import HarnessError, InputError
@@ -22,7 +19,7 @@ from harness.core.errors import HarnessError, InputError
 if TYPE_CHECKING:
     from harness.catalog.cards import ModelCard
     from harness.data.sampling import Sampling
-    from harness.encode import EncodeSettings, ProgressCallback
+    from harness.encode import EncodeSettings
     from harness.record import EnergySettings
     from harness.run.distributed import ClusterSettings
     from harness.run.runner import StoreSettings
@@ -54,21 +51,6 @@ PrecisionOption = Annotated[
         "else cast."
     ),
 ]
-
-
-class RichProgress:
-    """One bar per stage, removed when the stage ends, so long runs stay readable."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-
-    @contextlib.contextmanager
-    def task(self, description: str, total: int) -> Iterator[ProgressCallback]:
-        task_id = self._progress.add_task(description, total=total)
-        try:
-            yield lambda advanced: self._progress.advance(task_id, advanced)
-        finally:
-            self._progress.remove_task(task_id)
 
 
 # Dataset selection options shared by `harness run` and `harness sweep`.
@@ -122,7 +104,8 @@ ShardSizeOption = Annotated[
     int | None,
     typer.Option(
         min=1,
-        help="Texts per stored shard (default 16,384): an interrupted run loses at most the shard it was writing.",
+        help="Texts per stored shard: an interrupted run loses at most the shard it was writing. Default: "
+        "sized from each corpus, at least 8 shards (of 256 to 16,384 texts), so a kill loses at most an eighth.",
     ),
 ]
 
@@ -194,12 +177,11 @@ def store_settings(
 ) -> StoreSettings:
     """`--cache-dir`, `--no-cache`, `--shard-size`, `--stored-dtype`, `--no-recompute` as the run's store settings."""
     from harness.run.runner import StoreSettings
-    from harness.store import DEFAULT_SHARD_SIZE
 
     return StoreSettings(
         root=cache_dir.expanduser() / "embeddings" if cache_dir else None,
         enabled=not no_cache,
-        shard_size=shard_size or DEFAULT_SHARD_SIZE,
+        shard_size=shard_size,
         dtype=stored_dtype.value,
         recompute_damaged=not no_recompute,
     )
@@ -250,18 +232,9 @@ def say_kept(path: Path) -> None:
     error_console.print(
         f"kept {escape(str(path))} (its result exists under the same run key; --overwrite recomputes)",
         highlight=False,
+        soft_wrap=True,
     )
 
 
 def say_skipped(card: ModelCard, error: HarnessError) -> None:
-    error_console.print(f"[yellow]skipping default model {escape(card.name)}:[/] {escape(str(error))}")
-
-
-def progress_bars(*, remaining: bool = True) -> Progress:
-    """Progress bars on stderr, drawn only on a terminal."""
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    if remaining:
-        columns.append(TimeRemainingColumn())
-    return Progress(*columns, console=error_console, disable=not error_console.is_terminal)
+    error_console.print(f"[yellow]skipping default model {escape(card.name)}:[/] {escape(str(error))}", soft_wrap=True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from harness.cli.common import announce_results, comma_list, console, kept_results, reported_errors
+from harness.cli.common import announce_results, comma_list, console, kept_results, log_console, reported_errors
 from harness.cli.options import (
     DEFAULT_COUNTRY,
     DTYPE_HELP,
@@ -24,7 +24,6 @@ from harness.cli.options import (
     NoRecomputeOption,
     PrecisionOption,
     RayOption,
-    RichProgress,
     SeedOption,
     ShardSizeOption,
     StoredDtype,
@@ -34,12 +33,19 @@ from harness.cli.options import (
     encode_settings,
     energy_settings,
     parse_local,
-    progress_bars,
     sampling,
     say_kept,
     say_note,
     say_skipped,
     store_settings,
+)
+from harness.cli.progress import (
+    DEFAULT_EVERY_S,
+    ProgressEveryOption,
+    QuietOption,
+    VerboseOption,
+    command_progress,
+    library_chatter,
 )
 
 if TYPE_CHECKING:
@@ -202,6 +208,9 @@ def run_command(
         list[Path] | None, typer.Option("--suites-dir", help="Extra folder of suite YAML files.")
     ] = None,
     cards_dir: Annotated[list[Path] | None, typer.Option("--cards-dir", help="Extra folder of model cards.")] = None,
+    progress_every: ProgressEveryOption = DEFAULT_EVERY_S,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run retrieval models on a suite and record effectiveness and cost.
 
@@ -226,17 +235,21 @@ def run_command(
     encoded once per model, across units and runs.
     """
     so_far: list[Path] = []  # said on an interrupt or a failure
+    shards: list[Path] = []  # committed to the store by this run
     store = store_settings(cache_dir, no_cache, shard_size, stored_dtype, no_recompute)
 
-    def kept() -> str:
+    def kept() -> str | None:
+        """What the run leaves to resume from; None when it wrote nothing (an input refused before any work)."""
+        if not so_far and not shards:
+            return None
         from harness.store import default_store_dir
 
         parts = [kept_results(so_far) or "no result was finished"]
-        if store.enabled:
+        if shards:
             parts.append(f"finished encoding shards are kept in {store.root or default_store_dir()}")
         return "; ".join([*parts, "rerun the same command to resume"])
 
-    with reported_errors(kept=kept):
+    with reported_errors(kept=kept), library_chatter(verbose):
         from harness.run import RunEvents, RunRequest, run
 
         request = RunRequest(
@@ -264,15 +277,16 @@ def run_command(
             suites_dirs=suites_dir or (),
             cards_dirs=cards_dir or (),
         )
-        with progress_bars() as bars:
+        with command_progress(quiet, progress_every) as progress:
             events = RunEvents(
-                progress=RichProgress(bars),
+                progress=progress,
                 on_result=announce_results(so_far),
                 on_kept=say_kept,
                 on_skipped=say_skipped,
                 on_note=say_note,
+                on_shard=shards.append,
             )
             outcome = run(request, events)
-        console.print(_summary(list(outcome.results)))
+        log_console.print(_summary(list(outcome.results)))
         for path in outcome.reports:
             console.print(f"wrote [bold]{escape(str(path))}[/]")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from harness.cli.common import announce_results, comma_list, console, kept_results, reported_errors
+from harness.cli.common import announce_results, comma_list, kept_results, log_console, reported_errors
 from harness.cli.options import (
     DEFAULT_COUNTRY,
     DTYPE_HELP,
@@ -21,7 +21,6 @@ from harness.cli.options import (
     NoCacheOption,
     PrecisionOption,
     RayOption,
-    RichProgress,
     SeedOption,
     ShardSizeOption,
     StoredDtype,
@@ -30,10 +29,17 @@ from harness.cli.options import (
     encode_settings,
     energy_settings,
     parse_local,
-    progress_bars,
     sampling,
     say_note,
     store_settings,
+)
+from harness.cli.progress import (
+    DEFAULT_EVERY_S,
+    ProgressEveryOption,
+    QuietOption,
+    VerboseOption,
+    command_progress,
+    library_chatter,
 )
 from harness.core.errors import InputError
 
@@ -148,6 +154,9 @@ def sweep_command(
     workers: WorkersOption = None,
     suites_dir: Annotated[list[Path] | None, typer.Option("--suites-dir", help="Extra suite folder.")] = None,
     cards_dir: Annotated[list[Path] | None, typer.Option("--cards-dir", help="Extra model card folder.")] = None,
+    progress_every: ProgressEveryOption = DEFAULT_EVERY_S,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Trade effectiveness for efficiency after training: prune a sparse model's vectors at many levels.
 
@@ -164,7 +173,7 @@ def sweep_command(
     * `harness sweep -m splade-v3 --data ../shared/data/beir-scifact --prune topk:0,16,32,64,128 --index seismic`
     """
     so_far: list[Path] = []  # said on an interrupt or a failure
-    with reported_errors(kept=lambda: kept_results(so_far)):
+    with reported_errors(kept=lambda: kept_results(so_far)), library_chatter(verbose):
         from harness.run import RunEvents, RunRequest, run_sweep
         from harness.run.sweep import SweepPlan
 
@@ -194,7 +203,7 @@ def sweep_command(
             suites_dirs=suites_dir or (),
             cards_dirs=cards_dir or (),
         )
-        with progress_bars(remaining=False) as bars:
-            events = RunEvents(progress=RichProgress(bars), on_result=announce_results(so_far), on_note=say_note)
+        with command_progress(quiet, progress_every, remaining=False) as progress:
+            events = RunEvents(progress=progress, on_result=announce_results(so_far), on_note=say_note)
             outcome = run_sweep(request, plan, events)
-        console.print(_points_table(list(outcome.results)))
+        log_console.print(_points_table(list(outcome.results)))
