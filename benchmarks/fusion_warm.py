@@ -56,7 +56,7 @@ def record_demo(results_dir: Path) -> None:
     """BM25 and all-MiniLM-L6-v2 on every demo language, as `harness run` records them."""
     command = [sys.executable, "-m", "harness", "run", "--suite", "demo", *MODELS]
     command += ["--results-dir", str(results_dir), "--no-report"]
-    print("recording the demo results:", " ".join(command[1:]), flush=True)
+    print("recording the demo results: harness", " ".join(command[3:]), flush=True)
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"recording failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
