@@ -17,6 +17,7 @@ the record all the same (`record.efficiency`, `record.created_at`).
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import re
 import tempfile
@@ -28,7 +29,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
 from harness.core.errors import InputError
+from harness.core.files import safe_name
 from harness.core.json_files import load_json
+from harness.data.sampling import sample_label
 from harness.record.energy import EnergyReading
 
 SCHEMA_VERSION = 2
@@ -127,9 +130,29 @@ class ResultRecord(BaseModel):
         return str(self.run_key.get("variant", "")) if self.run_key else ""
 
     @property
+    def sample(self) -> str:
+        """What the result was computed on when it is a sample (`50 queries, 1,000 docs`); empty on full data.
+        A limit the data did not exceed (50 queries of 30) drew nothing and is not said."""
+        if not self.sampled:
+            return ""
+        drawn = self.dataset_identity.get("sampling") or {}
+
+        def limit(name: str, full: str) -> int | None:
+            value = drawn.get(name)
+            return value if value is not None and value < drawn.get(full, math.inf) else None
+
+        queries, documents = limit("max_queries", "full_num_queries"), limit("corpus_size", "full_num_documents")
+        return sample_label(queries, documents, int(drawn.get("seed") or 0)) or "sampled"
+
+    @property
     def display_name(self) -> str:
-        """The model's name, with its variant when it has one: how reports and comparisons label a result."""
-        return f"{self.model.name} [{self.variant}]" if self.variant else self.model.name
+        """The model's name, with its variant and its sample when it has them: how reports, comparisons and
+        exports label a result (`bm25 [index seismic, 50 queries]`). Results written before samples were
+        described carry `sampled` in their variant; the sample replaces it."""
+        parts = [part for part in self.variant.split(", ") if part and part != "sampled"]
+        if self.sample:
+            parts.append(self.sample)
+        return f"{self.model.name} [{', '.join(parts)}]" if parts else self.model.name
 
 
 _ESCAPED = re.compile(r"[%\s\x00-\x1f\x7f-\x9f]")  # `%`, whitespace and the control characters (Unicode Cc)
@@ -152,17 +175,13 @@ def run_tag(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._:+@=-]", "_", name) or "_"
 
 
-def _slug(value: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", value).strip("_") or "_"
-
-
 def result_stem(
     results_dir: Path, suite: str, model: str, dataset: str, language: str, split: str, tag: str | None = None
 ) -> Path:
     """`<results>/<suite>/<model>/<dataset>.<language>.<split>[.<tag>]`; `harness run` tags each file with its
     index kind, `sampled` when sampled, and its run key, so results of different keys never share a file."""
-    name = f"{_slug(dataset)}.{_slug(language)}.{_slug(split)}" + (f".{_slug(tag)}" if tag else "")
-    return results_dir / _slug(suite) / _slug(model) / name
+    name = ".".join(safe_name(part) for part in (dataset, language, split, *([tag] if tag else [])))
+    return results_dir / safe_name(suite) / safe_name(model) / name
 
 
 def _write_temporary(path: Path, write: Any, binary: bool = False) -> Path:

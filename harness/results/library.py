@@ -382,7 +382,7 @@ def export_trec(results: Sequence[StoredResult], out_dir: Path | str, tag: str |
     """Each result's run as a plain TREC file, `<out>/<suite>/<label>/<dataset>.<language>.<split>.trec` (a sweep
     point adds its setting before `.trec`); the newest result of each label, so no file is written twice.
 
-    The last column is `tag`, else the result's label (`bm25_[50_queries]`), made one token (`run_tag`):
+    The last column is `tag`, else the result's label (`bm25__50_queries_`), made one token (`run_tag`):
     trec_eval and ranx read it as the system name, and a label with spaces would add columns.
     """
     written = []

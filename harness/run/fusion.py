@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import shlex
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ import numpy as np
 from harness.catalog.suites import Unit
 from harness.core.errors import InputError
 from harness.data.dataset import Qrels
+from harness.data.sampling import sample_label
 from harness.evaluation.protocol import Evaluation, RunScores, trec_eval_ranking
 from harness.evaluation.ranx_cache import cached_ranx
 from harness.evaluation.task import evaluate_task
@@ -48,7 +50,7 @@ from harness.record import (
 )
 from harness.record.measure import percentiles_ms, stopwatch
 from harness.record.provenance import code_version, library_versions
-from harness.results import FusionComponent, FusionInfo, StoredResult, load, sweep_of
+from harness.results import FusionComponent, FusionInfo, StoredResult, load, resolve_labels, sweep_of
 from harness.run.runner import trec_lines
 
 METHODS: dict[str, str] = {"rrf": "rrf", "combsum": "sum", "combmnz": "mnz", "wsum": "wsum"}
@@ -116,28 +118,58 @@ def default_name(method: str, models: Sequence[str]) -> str:
     return f"{method}:{'+'.join(models)}"
 
 
-def find_component(results: Sequence[StoredResult], unit: Unit, model: str) -> StoredResult:
-    """The newest recorded result labelled `model` on the unit (`bm25` is the plain run, `bm25 [index seismic]`
-    a variant; sweep points are not components)."""
-    matches = [
+def _same_data(recorded: Mapping[str, Any], identity: Mapping[str, Any]) -> bool:
+    """Whether a result was computed on the data the unit gives now: the same checksum and the same sample
+    (a sample keeps its full data's checksum and says what it drew)."""
+    return (
+        recorded.get("checksum") == identity["checksum"]
+        and bool(recorded.get("sampled")) == bool(identity["sampled"])
+        and (recorded.get("sampling") or None) == (identity.get("sampling") or None)
+    )
+
+
+def find_component(
+    results: Sequence[StoredResult], unit: Unit, identity: Mapping[str, Any], model: str, run_first: str
+) -> StoredResult:
+    """The newest result that `model` names (a label, or a model's bare name with one label there:
+    `resolve_labels`) on the unit, computed on the unit's data now (`identity`); sweep points are not
+    components. `run_first` is the `harness run` command that would make it."""
+    where = f"{unit.suite}/{unit.dataset.name} ({unit.languages.label}, {unit.split})"
+    on_unit = [
         stored
         for stored in results
         if stored.record.suite == unit.suite
-        and stored.record.display_name == model
         and stored.record.dataset == unit.dataset.name
         and stored.record.language == unit.languages.label
         and stored.record.split == unit.split
         and sweep_of(stored.record) is None
     ]
-    if not matches:
-        where = f"{unit.suite}/{unit.dataset.name} ({unit.languages.label}, {unit.split})"
+    same_data = [stored for stored in on_unit if _same_data(stored.record.dataset_identity, identity)]
+    [label] = resolve_labels([stored.record for stored in same_data], [model])
+    matches = [stored for stored in same_data if stored.record.display_name == label]
+    if matches:
+        return max(matches, key=lambda stored: (stored.record.created_at, str(stored.path)))
+    elsewhere = sorted(
+        {
+            stored.record.display_name
+            for stored in on_unit
+            if model in (stored.record.model.name, stored.record.display_name)
+        }
+    )
+    if elsewhere:
+        drawn = identity.get("sampling") or {}
+        now = (
+            "the full data"
+            if not identity["sampled"]
+            else "a sample "
+            + sample_label(drawn.get("max_queries"), drawn.get("corpus_size"), int(drawn.get("seed") or 0))
+        )
         raise InputError(
-            f"no recorded result of {model!r} on {where}; run it first "
-            f"(`harness run --suite {unit.suite} --datasets {unit.dataset.name} "
-            f"--languages {unit.languages.label} -m {model}`)",
+            f"the results of {model!r} on {where} ({', '.join(elsewhere)}) were computed on other data than this "
+            f"fuse reads ({now}): give the --max-queries, --corpus-sample, --seed and --local they were run with",
             key="--model",
         )
-    return max(matches, key=lambda stored: (stored.record.created_at, str(stored.path)))
+    raise InputError(f"no recorded result of {model!r} on {where}; run it first (`{run_first}`)", key="--model")
 
 
 def read_run(stored: StoredResult) -> tuple[RunDict, str]:
@@ -325,25 +357,22 @@ def summed_energy(components: Sequence[ResultRecord]) -> EnergyReading | None:
     )
 
 
-def _check_same_data(components: Sequence[StoredResult], identity: Mapping[str, Any]) -> None:
-    for stored in components:
-        recorded = stored.record.dataset_identity
-        if recorded.get("checksum") != identity["checksum"] or bool(recorded.get("sampled")) != identity["sampled"]:
-            raise InputError(
-                f"{stored.record.model.name} was run on other data (checksum {recorded.get('checksum')}, "
-                f"sampled {bool(recorded.get('sampled'))}) than the suite gives now ({identity['checksum']}, "
-                f"sampled {identity['sampled']}): fuse with the same --local, --max-queries, --corpus-sample "
-                "and --seed as the run",
-                path=stored.path,
-            )
-
-
 @dataclass(frozen=True)
 class FuseSettings:
     results_dir: Path = Path("results")
     name: str | None = None  # default: `default_name`
     tuning: Tuning | None = None
     latency_sample: int = 200
+    data_options: str = ""  # the options that gave the unit's data (`--suite xquad --local xquad=DIR`), for hints
+
+    def run_first(self, unit: Unit, model: str) -> str:
+        """The `harness run` command that records `model`'s result on `unit`, the data given as this fuse's."""
+        selection = (
+            ""
+            if self.data_options.startswith("--data ")
+            else f" --datasets {unit.dataset.name} --languages {unit.languages.label}"
+        )
+        return f"harness run {self.data_options}{selection} -m {shlex.quote(model)}"
 
 
 def fuse_unit(unit: Unit, models: Sequence[str], spec: FusionSpec, settings: FuseSettings) -> Path:
@@ -353,17 +382,18 @@ def fuse_unit(unit: Unit, models: Sequence[str], spec: FusionSpec, settings: Fus
     if len(set(models)) != len(models):
         raise InputError("a model is named twice", key="--model")
     results = load(settings.results_dir)
-    components = [find_component(results, unit, model) for model in models]
     task = unit.load()
     identity = task.identity.to_dict()
-    _check_same_data(components, identity)
+    components = [find_component(results, unit, identity, model, settings.run_first(unit, model)) for model in models]
+    if len({stored.path for stored in components}) != len(components):
+        raise InputError(f"two of {', '.join(models)} name the same result", key="--model")
     read = [read_run(stored) for stored in components]
     runs = [run for run, _ in read]
 
     params = spec.params(len(runs))
     tuning_block: dict[str, Any] | None = None
     if settings.tuning is not None:
-        tuning_block, params = _tuned(unit, models, spec, settings.tuning, results)
+        tuning_block, params = _tuned(unit, models, spec, settings, results)
 
     k = min(stored.record.k for stored in components)
     latencies = fusion_latencies(runs, spec, params, settings.latency_sample)  # first: it warms numba up
@@ -405,18 +435,25 @@ def fuse_unit(unit: Unit, models: Sequence[str], spec: FusionSpec, settings: Fus
 
 
 def _tuned(
-    unit: Unit, models: Sequence[str], spec: FusionSpec, tuning: Tuning, results: Sequence[StoredResult]
+    unit: Unit, models: Sequence[str], spec: FusionSpec, settings: FuseSettings, results: Sequence[StoredResult]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Parameters tuned on the components' runs of another split; the record's `tuning` block with them."""
+    tuning = settings.tuning
+    assert tuning is not None
     if tuning.split == unit.split:
         raise InputError(
             f"--tune-split {tuning.split} is the split being reported; tune on another one (e.g. dev or train)",
             key="--tune-split",
         )
     tuning_unit = dataclasses.replace(unit, split=tuning.split)
-    components = [find_component(results, tuning_unit, model) for model in models]
     task = tuning_unit.load()
-    _check_same_data(components, task.identity.to_dict())
+    identity = task.identity.to_dict()
+    components = [
+        find_component(
+            results, tuning_unit, identity, model, settings.run_first(tuning_unit, model) + f" --split {tuning.split}"
+        )
+        for model in models
+    ]
     params, trials = tune([read_run(stored)[0] for stored in components], task.qrels, spec, tuning.metric)
     block = {
         "split": tuning.split,
