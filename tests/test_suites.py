@@ -180,15 +180,28 @@ TOY = {
 def test_averages_over_all_and_large_collections_count_a_group_once() -> None:
     suite = parse_suite(TOY, None, Path("."))
     records = [
+        record("toy", "m", "small", "en", 0.2, sampled=True),
+        record("toy", "m", "big", "en", 0.4, sampled=True),
+        record("toy", "m", "forum-a", "en", 0.1, sampled=True),
+        record("toy", "m", "forum-b", "en", 0.3, sampled=True),
+    ]
+    averages = {a.name: a for a in suite_averages(suite, records)}
+    assert averages["all"].model == "m [sampled]"
+    assert averages["all"].members == ("small", "big", "forum")
+    assert averages["all"].value == pytest.approx((0.2 + 0.4 + 0.2) / 3) and averages["all"].sampled
+    assert averages["large"].members == ("big",) and averages["large"].value == pytest.approx(0.4)
+
+
+def test_a_sampled_member_is_another_result_than_the_full_ones_beside_it() -> None:
+    suite = parse_suite(TOY, None, Path("."))
+    records = [
         record("toy", "m", "small", "en", 0.2),
         record("toy", "m", "big", "en", 0.4),
         record("toy", "m", "forum-a", "en", 0.1),
         record("toy", "m", "forum-b", "en", 0.3, sampled=True),
     ]
-    averages = {a.name: a for a in suite_averages(suite, records)}
-    assert averages["all"].members == ("small", "big", "forum")
-    assert averages["all"].value == pytest.approx((0.2 + 0.4 + 0.2) / 3) and averages["all"].sampled
-    assert averages["large"].members == ("big",) and averages["large"].value == pytest.approx(0.4)
+    full = next(a for a in suite_averages(suite, records) if (a.name, a.model) == ("all", "m"))
+    assert full.value is None and full.missing == ("forum",) and not full.sampled
 
 
 def test_an_average_with_a_missing_member_has_no_value_and_says_which() -> None:
