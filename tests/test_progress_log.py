@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.cli.progress import LogProgress, duration, library_chatter, progress_line
-from tests.conftest import TINY_CORPUS, TINY_QRELS, TINY_QUERIES, write_beir
+from tests.conftest import TINY_CORPUS, TINY_QRELS, TINY_QUERIES, scifact_cut, write_beir
 from tests.tiny_models import WORDS, write_tiny_bert
 
 # --- the line and its timing -----------------------------------------------------------------------------
@@ -126,6 +126,28 @@ def test_a_run_logged_to_a_file_prints_progress_lines_with_rates_and_an_eta(dens
     assert "Loading weights" not in text  # transformers' bar is not ours to print
     assert "\r" not in text  # no bar redrawn in place
     assert re.search(r"^wrote \S+\.json$", text, re.M), text  # a path is whole on its line
+
+
+@pytest.mark.slow  # all-MiniLM-L6-v2 on 1,000 SciFact passages: about a minute and a half on a 2-core machine
+def test_a_minute_of_real_encoding_logged_to_a_file_shows_its_progress(
+    shared_data: Path, minilm_path: Path, tmp_path: Path
+) -> None:
+    data = scifact_cut(shared_data / "beir-scifact", tmp_path / "scifact", documents=1000)
+    log = tmp_path / "stderr.log"
+    argv = [
+        sys.executable, "-m", "harness", "run", "--data", str(data), "--language", "en", "-m", "all-minilm-l6-v2",
+        "--results-dir", str(tmp_path / "results"), "--cache-dir", str(tmp_path / "cache"), "--no-energy",
+        "--no-report", "--progress-every", "5",
+    ]  # fmt: skip
+    with log.open("w") as stderr:
+        done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    text = log.read_text()
+    assert done.returncode == 0, text
+    stage = r"encode documents all-minilm-l6-v2 · \S+ · en"
+    running = re.findall(rf"^{stage}: [\d,]+/1,000 \(\d+\.\d%\) [\d,]+\.\d texts/s, ETA (?:\d+m)?\d+s$", text, re.M)
+    assert len(running) >= 3, text
+    assert re.search(rf"^{stage}: 1,000/1,000 \(100\.0%\) [\d,]+\.\d texts/s, took (?:\d+m)?\d+s$", text, re.M), text
+    assert "Loading weights" not in text and "\r" not in text
 
 
 # --- --quiet and --verbose ------------------------------------------------------------------------------------
