@@ -68,7 +68,7 @@ def _summary(paths: list[Path]) -> Table:
         p50 = record.efficiency.search_latency_ms.get("p50")
         values = [record.metrics.get(name) for name in metrics]
         table.add_row(
-            escape(record.model.name),
+            escape(record.display_name),
             escape(record.dataset),
             escape(record.language),
             *("–" if value is None else f"{value:.4f}" for value in values),
@@ -100,6 +100,14 @@ def run_command(
         typer.Option(
             "--language",
             help="Language of the --data folder (ISO 639, e.g. `zh`), or a query-document pair such as `de-en`.",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="The --data folder's dataset name in results and reports. Default: the name earlier results gave "
+            "the same files (compared by checksum), else the folder's name.",
         ),
     ] = None,
     model: Annotated[
@@ -255,6 +263,7 @@ def run_command(
         request = RunRequest(
             suite=suite,
             data=data,
+            data_name=name,
             language=language,
             languages=comma_list(languages),
             datasets=comma_list(datasets),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from harness.catalog.cards import ModelCard, load_card
-from harness.catalog.suites import Suite, Unit, load_suite, local_suite
+from harness.catalog.suites import LOCAL_SUITE, Suite, Unit, load_suite, suite_paths
 from harness.core.errors import HarnessError, InputError
 from harness.core.languages import is_known_language
 from harness.data.sampling import Sampling
@@ -35,6 +36,7 @@ from harness.reporting import render_reports
 from harness.run.checks import check_run_options
 from harness.run.distributed import ClusterSettings, RayEncodingPool, ray_pool
 from harness.run.fusion import FuseSettings, FusionSpec, Tuning, fuse_unit
+from harness.run.local_data import data_suite
 from harness.run.runner import Progress, RunSettings, SilentProgress, StoreSettings, model_family, run_units
 from harness.run.sweep import SweepPlan, sweep_units
 
@@ -66,6 +68,7 @@ class RunRequest:
     suite: str | Path | None = None
     data: Path | None = None
     language: str | None = None
+    data_name: str | None = None  # the `data` folder's dataset name (`--name`); default: `harness.run.local_data`
     languages: Sequence[str] | None = None
     datasets: Sequence[str] | None = None
     local: Mapping[str | None, Path] = field(default_factory=dict)
@@ -135,12 +138,36 @@ def select_suite(request: RunRequest, on_note: Callable[[str], None] | None = No
                 raise InputError(
                     f"unknown language code {part!r} (expected ISO 639, e.g. en, de, zh)", key="--language"
                 )
-        return local_suite(request.data, code)
+        return data_suite(request.data, code, request.results_dir, request.data_name, on_note)
+    if request.data_name is not None:
+        raise InputError("--name names a --data folder's dataset; a suite's datasets have their names", key="--name")
+    if request.suite == LOCAL_SUITE and LOCAL_SUITE not in suite_paths(list(request.suites_dirs)):
+        raise InputError(
+            "`local` is the suite of --data runs' results: give the data with the same --data DIR --language L",
+            key="--suite",
+        )
     if request.language:
         raise InputError(
             "--language describes a --data folder; use --languages to select a suite's languages", key="--language"
         )
     return load_suite(request.suite or DEMO_SUITE, list(request.suites_dirs))
+
+
+def data_options(request: RunRequest) -> str:
+    """The command-line options that give the request's data (`--suite xquad --local xquad=DIR --max-queries
+    50`, or `--data DIR --language en`), to repeat in a command a message suggests."""
+    if request.data is not None:
+        parts = ["--data", str(request.data), "--language", request.language or "en"]
+        parts += ["--name", request.data_name] if request.data_name else []
+    else:
+        parts = ["--suite", str(request.suite or DEMO_SUITE)]
+        for name, folder in request.local.items():
+            parts += ["--local", f"{name}={folder}" if name else str(folder)]
+    drawn = request.sampling
+    parts += ["--max-queries", str(drawn.max_queries)] if drawn.max_queries is not None else []
+    parts += ["--corpus-sample", str(drawn.corpus_size)] if drawn.corpus_size is not None else []
+    parts += ["--seed", str(drawn.seed)] if drawn.seed and drawn.requested else []
+    return shlex.join(parts)
 
 
 def local_folders(request: RunRequest, suite: Suite) -> dict[str, Path]:
@@ -339,9 +366,8 @@ def run_fusion(
     written: list[Path] = []
     for unit in select_units(request, suite):
         tuning = Tuning(tune_split, tune_metric or unit.primary_metric) if tune_split else None
-        path = fuse_unit(
-            unit, list(request.models), spec, FuseSettings(request.results_dir, name, tuning, request.latency_sample)
-        )
+        settings = FuseSettings(request.results_dir, name, tuning, request.latency_sample, data_options(request))
+        path = fuse_unit(unit, list(request.models), spec, settings)
         written.append(path)
         if events.on_result:
             events.on_result(path)
