@@ -13,7 +13,6 @@ from rich.table import Table
 
 from harness.cli.arguments import argument
 from harness.cli.common import console, error_console, log_console, reported_errors
-from harness.core.errors import InputError
 
 if TYPE_CHECKING:
     from harness.results.compare import Comparison
@@ -120,10 +119,7 @@ def compare_command(
         from harness.run.local_data import results_of_data
 
         stored = load(results_dir)
-        if data is not None:
-            stored = results_of_data(stored, data, language, results_dir)
-        elif language is not None:
-            raise InputError("--language describes a --data folder", key="--language")
+        stored = results_of_data(stored, data, language, results_dir)
         records = [result.record for result in stored]
         tests = [t.value for t in test] if test else ["student", "fisher"]
         with argument("MODELS", "models"):

@@ -58,10 +58,7 @@ def export_command(
             for stored in load(results_dir)
             if (not suite or stored.record.suite in suite) and (not model or matches_model(stored.record, model))
         ]
-        if data is not None:
-            results = results_of_data(results, data, language, results_dir)
-        elif language is not None:
-            raise InputError("--language describes a --data folder", key="--language")
+        results = results_of_data(results, data, language, results_dir)
         if not results:
             raise InputError("no results match", path=results_dir)
         if to is ExportFormat.mteb:

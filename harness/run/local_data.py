@@ -84,10 +84,14 @@ def data_selection(data: Path, language: str | None, results_dir: Path) -> tuple
 
 
 def results_of_data(
-    results: Sequence[StoredResult], data: Path, language: str | None, results_dir: Path
+    results: Sequence[StoredResult], data: Path | None, language: str | None, results_dir: Path
 ) -> list[StoredResult]:
-    """The results of a `harness run --data` folder among `results`: suite `local`, the dataset named as the
-    run named it, the language given (default en)."""
+    """The results of a `harness run --data` folder among `results` (all of them without `data`): suite
+    `local`, the dataset named as the run named it, the language given (default en)."""
+    if data is None:
+        if language is not None:
+            raise InputError("--language describes a --data folder", key="--language")
+        return list(results)
     dataset, label = data_selection(data, language, results_dir)
     wanted = (LOCAL_SUITE, dataset, label)
     return [
