@@ -372,10 +372,6 @@ def local_suite(
     if not splits:
         raise InputError("no qrels/<split>.tsv in the BEIR folder", path=data_dir, key="--data")
     split = "test" if "test" in splits else splits[0]
-    if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", name):
-        raise InputError(
-            f"{name!r} is not a dataset name (letters, digits and ._+-, from a letter or digit)", key="--name"
-        )
     data = {
         "name": LOCAL_SUITE,
         "split": split,
@@ -391,5 +387,7 @@ def local_suite(
     }
     try:
         return parse_suite(data, None, data_dir.resolve())
-    except InputError as error:
-        raise InputError(error.reason, key="--language" if "language" in (error.key or "") else error.key) from None
+    except InputError as error:  # the folder's language and name are what the user gave
+        key = error.key or ""
+        given = "--language" if "language" in key else "--name" if key.endswith("name") else key
+        raise InputError(error.reason, key=given or None) from None
