@@ -116,10 +116,10 @@ def compare_command(
         from harness.reporting.render import COMPARISON_FORMATS, render_comparison
         from harness.results import load
         from harness.results.compare import compare
-        from harness.run.local_data import results_of_data
+        from harness.run.local_data import data_selection, results_of_data
 
         stored = load(results_dir)
-        stored = results_of_data(stored, data, language, results_dir)
+        stored = results_of_data(stored, data_selection(data, language, results_dir))
         records = [result.record for result in stored]
         tests = [t.value for t in test] if test else ["student", "fisher"]
         with argument("MODELS", "models"):

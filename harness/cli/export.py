@@ -50,7 +50,7 @@ def export_command(
     with reported_errors():
         from harness.results import export_mteb, export_trec, load, matches_model, mteb_exportable
         from harness.run.checks import check_output_folder
-        from harness.run.local_data import results_of_data
+        from harness.run.local_data import data_selection, results_of_data
 
         check_output_folder(out, "--out")
         results = [
@@ -58,7 +58,7 @@ def export_command(
             for stored in load(results_dir)
             if (not suite or stored.record.suite in suite) and (not model or matches_model(stored.record, model))
         ]
-        results = results_of_data(results, data, language, results_dir)
+        results = results_of_data(results, data_selection(data, language, results_dir))
         if not results:
             raise InputError("no results match", path=results_dir)
         if to is ExportFormat.mteb:

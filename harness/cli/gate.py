@@ -182,21 +182,18 @@ def gate_command(
             raise InputError(
                 "say which expectations to rewrite: --suite NAME, -m MODEL, --data DIR or --all", key="--update"
             )
-        stored = load(results_dir)
-        if data is not None:
-            dataset, label = data_selection(data, language, results_dir)
-            stored = results_of_data(stored, data, language, results_dir)
+        selection = data_selection(data, language, results_dir)
+        stored = results_of_data(load(results_dir), selection)
+        if selection is not None:
             suite = [LOCAL_SUITE]
-        elif language is not None:
-            raise InputError("--language describes a --data folder", key="--language")
         if update_expected:
             for path in update(stored, expected, suite, model, efficiency=efficiency):
                 console.print(f"wrote [bold]{escape(str(path))}[/]")
             return
         expectations = [e for _, e in load_expectations(expected, suite, model)]
-        if data is not None:  # only the entries of that folder's dataset and language
+        if selection is not None:  # only the entries of that folder's dataset and language
             expectations = [
-                e.model_copy(update={"results": [r for r in e.results if (r.dataset, r.language) == (dataset, label)]})
+                e.model_copy(update={"results": [r for r in e.results if (r.dataset, r.language) == selection]})
                 for e in expectations
             ]
         if not expectations:

@@ -358,22 +358,14 @@ def per_query_frame(results: Iterable[ResultRecord | StoredResult]) -> pd.DataFr
     """One row per (model, dataset, language, metric, query): the per-query scores the means came from."""
     import pandas as pd
 
-    rows = [
-        (
-            record.suite,
-            record.dataset,
-            record.split,
-            record.language,
-            record.model.name,
-            record.display_name,
-            metric,
-            query_id,
-            value,
-        )
-        for record in _records(results)
-        for metric, scores in record.per_query.items()
-        for query_id, value in scores.items()
-    ]
+    rows = []
+    for record in _records(results):
+        unit = (record.suite, record.dataset, record.split, record.language, record.model.name, record.display_name)
+        rows += [
+            (*unit, metric, query_id, value)
+            for metric, scores in record.per_query.items()
+            for query_id, value in scores.items()
+        ]
     columns = ["suite", "dataset", "split", "language", "model", "label", "metric", "query_id", "value"]
     return pd.DataFrame(rows, columns=columns)
 

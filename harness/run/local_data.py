@@ -75,25 +75,24 @@ def data_suite(
     return local_suite(data, language, name=earlier)
 
 
-def data_selection(data: Path, language: str | None, results_dir: Path) -> tuple[str, str]:
-    """The (dataset, language) under which suite `local` holds the results of a `--data` folder, for commands
-    that read results (`compare`, `gate`, `export`): named as `harness run --data` names it."""
+def data_selection(data: Path | None, language: str | None, results_dir: Path) -> tuple[str, str] | None:
+    """The (dataset, language) under which suite `local` holds the results of a `--data` folder, named as
+    `harness run --data` names it, for commands that read results (`compare`, `gate`, `export`); None without
+    `data` (a `language` alone is refused: it describes a folder)."""
+    if data is None:
+        if language is not None:
+            raise InputError("--language describes a --data folder", key="--language")
+        return None
     suite = data_suite(data, language or "en", results_dir)
     [unit] = suite.units()
     return unit.dataset.name, unit.languages.label
 
 
-def results_of_data(
-    results: Sequence[StoredResult], data: Path | None, language: str | None, results_dir: Path
-) -> list[StoredResult]:
-    """The results of a `harness run --data` folder among `results` (all of them without `data`): suite
-    `local`, the dataset named as the run named it, the language given (default en)."""
-    if data is None:
-        if language is not None:
-            raise InputError("--language describes a --data folder", key="--language")
+def results_of_data(results: Sequence[StoredResult], selection: tuple[str, str] | None) -> list[StoredResult]:
+    """The results of a `data_selection` (all of `results` for None): suite `local`, its dataset and language."""
+    if selection is None:
         return list(results)
-    dataset, label = data_selection(data, language, results_dir)
-    wanted = (LOCAL_SUITE, dataset, label)
+    wanted = (LOCAL_SUITE, *selection)
     return [
         stored for stored in results if (stored.record.suite, stored.record.dataset, stored.record.language) == wanted
     ]
